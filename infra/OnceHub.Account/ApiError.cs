@@ -1,0 +1,37 @@
+namespace OnceHub.Account;
+
+/// <summary>OnceHub's error <c>type</c> values, each with the HTTP statuses that carry it.</summary>
+public static class ApiErrorTypes
+{
+    public const string Authentication = "authentication_error"; // 401, 403
+    public const string InvalidRequest = "invalid_request_error"; // 400, 404, 409, 422
+    public const string RateLimit = "rate_limit_error"; // 429
+    public const string Api = "api_error"; // 5xx
+
+    /// <summary>The type OnceHub uses for a status code.</summary>
+    public static string ForStatus(int status) => status switch
+    {
+        401 or 403 => Authentication,
+        429 => RateLimit,
+        >= 500 => Api,
+        _ => InvalidRequest,
+    };
+}
+
+/// <summary>
+/// The error model shared by the emulator (which writes it as OnceHub's error JSON), the embedded
+/// local account and the API client (which raises it as an exception).
+/// </summary>
+/// <param name="Status">HTTP status code.</param>
+/// <param name="Type">OnceHub's <c>type</c>.</param>
+/// <param name="Message">OnceHub's <c>message</c>: never holds an API key or a webhook secret.</param>
+/// <param name="Param">The request field at fault, when there is one.</param>
+public sealed record ApiError(int Status, string Type, string Message, string? Param = null)
+{
+    public static ApiError NotFound(string id) => new(404, ApiErrorTypes.InvalidRequest, $"No such webhook: '{id}'");
+
+    public static ApiError NameTaken(string name) =>
+        new(409, ApiErrorTypes.InvalidRequest, $"A webhook subscription with this name already exists: '{name}'", "name");
+
+    public static ApiError Invalid(string param, string message) => new(400, ApiErrorTypes.InvalidRequest, message, param);
+}
