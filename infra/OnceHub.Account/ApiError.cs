@@ -8,6 +8,10 @@ public static class ApiErrorTypes
     public const string RateLimit = "rate_limit_error"; // 429
     public const string Api = "api_error"; // 5xx
 
+    // Client-side only, never sent by OnceHub: no answer arrived (status 0).
+    public const string Timeout = "timeout_error";
+    public const string Connection = "connection_error";
+
     /// <summary>The type OnceHub uses for a status code.</summary>
     public static string ForStatus(int status) => status switch
     {

@@ -4,6 +4,12 @@ namespace OnceHub.Api;
 public sealed record WebhookRequest(string Name, string Url, IReadOnlyList<string> Events);
 
 /// <summary>A webhook subscription as OnceHub returns it.</summary>
+/// <param name="Id">OnceHub's id, <c>WHK-…</c>.</param>
+/// <param name="Name">Unique within the account.</param>
+/// <param name="Url">Where deliveries go.</param>
+/// <param name="Events">Subscribed event names, composites included.</param>
+/// <param name="ApiVersion">The payload version, <c>v2</c>.</param>
+/// <param name="CreationTime">When OnceHub created it.</param>
 /// <param name="Secret">The signing secret: present on create; reads may omit it.</param>
 public sealed record Webhook(
     string Id,

@@ -23,6 +23,18 @@ public sealed record OnceHubClientOptions
     /// <summary>Bound on the whole of one call, retries and waits included.</summary>
     public TimeSpan TotalTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>First backoff delay between retries; it doubles each time, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Cap on one backoff delay (a server's <c>Retry-After</c> is honoured as given).</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Clock of the waits between retries (backoff and <c>Retry-After</c>, HTTP dates included).
+    /// Timeouts always run on real time. Tests substitute a clock that records the waits.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     public override string ToString() =>
         $"OnceHubClientOptions {{ BaseUrl = {BaseUrl}, ApiKey = ***, AllowInsecureUrls = {AllowInsecureUrls} }}";
 }

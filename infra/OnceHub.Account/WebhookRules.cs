@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using OnceHub.Events;
+
+namespace OnceHub.Account;
+
+/// <summary>OnceHub's webhook rules, in one place for the emulator, the local account and the client.</summary>
+public static class WebhookRules
+{
+    public const string ApiVersion = "v2";
+    public const string IdPrefix = "WHK-";
+    public const int DefaultLimit = 10;
+    public const int MaxLimit = 100;
+
+    /// <summary>Secrets shorter than this many hex characters are refused wherever one is read.</summary>
+    public const int MinSecretHexLength = 32;
+
+    private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    private const int IdRandomLength = 12;
+
+    /// <summary>
+    /// Checks a create request. Repeated events are accepted and de-duplicated, keeping each name's
+    /// first occurrence, so the stored list is the request's order without repeats.
+    /// </summary>
+    public static AccountResult<CheckedCreate> CheckCreate(
+        string? name, string? url, IEnumerable<string?>? events, bool allowInsecureUrls)
+    {
+        if (CheckName(name) is { } nameError)
+        {
+            return nameError;
+        }
+
+        if (CheckUrl(url, allowInsecureUrls) is { } urlError)
+        {
+            return urlError;
+        }
+
+        var checkedEvents = CheckEvents(events);
+        if (checkedEvents.Error is { } eventsError)
+        {
+            return eventsError;
+        }
+
+        return AccountResult<CheckedCreate>.Ok(new CheckedCreate(name!, url!, checkedEvents.Value!));
+    }
+
+    public static ApiError? CheckName(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return ApiError.Invalid("name", "name is required");
+        }
+
+        return name.Any(char.IsLetterOrDigit)
+            ? null
+            : ApiError.Invalid("name", "name must contain at least one alphanumeric character");
+    }
+
+    public static ApiError? CheckUrl(string? url, bool allowInsecureUrls)
+    {
+        if (string.IsNullOrWhiteSpace(url))
+        {
+            return ApiError.Invalid("url", "url is required");
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        {
+            return ApiError.Invalid("url", "url must be an absolute URL with a host, e.g. https://example.com/hooks");
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttps)
+        {
+            return null;
+        }
+
+        if (allowInsecureUrls)
+        {
+            return uri.Scheme == Uri.UriSchemeHttp && IsLoopbackHost(uri.Host)
+                ? null
+                : ApiError.Invalid("url", "url must use https (http is allowed only for 127.0.0.1, localhost or [::1])");
+        }
+
+        return ApiError.Invalid("url", "url must use https");
+    }
+
+    /// <summary>The three loopback spellings the insecure opt-in admits, nothing wider.</summary>
+    public static bool IsLoopbackHost(string host) =>
+        host is "127.0.0.1" or "[::1]" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase);
+
+    public static AccountResult<IReadOnlyList<string>> CheckEvents(IEnumerable<string?>? events)
+    {
+        if (events is null)
+        {
+            return ApiError.Invalid("events", "events is required: a non-empty list of event names");
+        }
+
+        var result = new List<string>();
+        var index = 0;
+        foreach (var name in events)
+        {
+            if (string.IsNullOrEmpty(name))
+            {
+                return ApiError.Invalid("events", $"events[{index}] must be a non-empty event name");
+            }
+
+            if (!EventCatalog.IsSubscribable(name))
+            {
+                return ApiError.Invalid(
+                    "events", $"Unknown event '{name}' in events: expected one of {string.Join(", ", EventCatalog.SubscribableNames)}");
+            }
+
+            if (!result.Contains(name, StringComparer.Ordinal))
+            {
+                result.Add(name);
+            }
+
+            index++;
+        }
+
+        return result.Count == 0
+            ? ApiError.Invalid("events", "events must list at least one event")
+            : AccountResult<IReadOnlyList<string>>.Ok(result);
+    }
+
+    /// <summary>Checks listing parameters as they arrive in a query string.</summary>
+    public static AccountResult<ListQuery> CheckListQuery(string? limit, string? after, string? before)
+    {
+        var parsedLimit = DefaultLimit;
+        if (limit is not null && !int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out parsedLimit))
+        {
+            return LimitError();
+        }
+
+        return CheckListQuery(new ListQuery(parsedLimit, NullIfEmpty(after), NullIfEmpty(before)));
+    }
+
+    public static AccountResult<ListQuery> CheckListQuery(ListQuery query)
+    {
+        if (query.Limit is < 1 or > MaxLimit)
+        {
+            return LimitError();
+        }
+
+        if (query.After is not null && query.Before is not null)
+        {
+            return ApiError.Invalid("after,before", "Use either 'after' or 'before' as a cursor, not both");
+        }
+
+        return AccountResult<ListQuery>.Ok(query);
+    }
+
+    /// <summary>One page in creation order. A cursor must be the id of a webhook of the account.</summary>
+    public static AccountResult<WebhookPage> Page(IReadOnlyList<StoredWebhook> all, ListQuery query)
+    {
+        var checkedQuery = CheckListQuery(query);
+        if (checkedQuery.Error is { } error)
+        {
+            return error;
+        }
+
+        if (query.After is { } after)
+        {
+            var at = IndexOf(all, after);
+            if (at < 0)
+            {
+                return ApiError.Invalid("after", $"after must be the id of an existing webhook: No such webhook: '{after}'");
+            }
+
+            var start = at + 1;
+            var count = Math.Min(query.Limit, all.Count - start);
+            return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Skip(start).Take(count)], start + count < all.Count));
+        }
+
+        if (query.Before is { } before)
+        {
+            var at = IndexOf(all, before);
+            if (at < 0)
+            {
+                return ApiError.Invalid("before", $"before must be the id of an existing webhook: No such webhook: '{before}'");
+            }
+
+            // The page just before the cursor, still in creation order.
+            var start = Math.Max(0, at - query.Limit);
+            return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Skip(start).Take(at - start)], start > 0));
+        }
+
+        return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Take(query.Limit)], all.Count > query.Limit));
+    }
+
+    public static string NewId() => IdPrefix + new string(RandomNumberGenerator.GetItems<char>(IdAlphabet, IdRandomLength));
+
+    /// <summary>32 random bytes as 64 lowercase hex characters.</summary>
+    public static string NewSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>True for a plausible signing secret: lowercase or uppercase hex, at least 32 characters.</summary>
+    public static bool IsWellFormedSecret(string? secret) =>
+        secret is { Length: >= MinSecretHexLength } && secret.All(char.IsAsciiHexDigit);
+
+    private static int IndexOf(IReadOnlyList<StoredWebhook> all, string id)
+    {
+        for (var i = 0; i < all.Count; i++)
+        {
+            if (string.Equals(all[i].Id, id, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static ApiError LimitError() =>
+        ApiError.Invalid("limit", $"limit must be an integer between 1 and {MaxLimit}");
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

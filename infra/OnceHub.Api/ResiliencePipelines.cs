@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Net;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+using RestSharp;
+
+namespace OnceHub.Api;
+
+/// <summary>
+/// The client's resilience, as small pipelines composed outermost first: total timeout, retry,
+/// attempt timeout. The retry waits run on <see cref="OnceHubClientOptions.TimeProvider"/>;
+/// both timeouts on real time.
+/// </summary>
+internal static class ResiliencePipelines
+{
+    /// <summary>For GET and DELETE: retries 429, 5xx, attempt timeouts and connection failures.</summary>
+    public static ResiliencePipeline<RestResponse> Idempotent(OnceHubClientOptions options, Action<string>? log) =>
+        Compose(options, log, outcome => outcome switch
+        {
+            { Exception: TimeoutRejectedException or HttpRequestException } => true,
+            { Result: { } response } => IsRetriableRateLimit(response, options) || (int)response.StatusCode >= 500,
+            _ => false,
+        });
+
+    /// <summary>
+    /// For POST: retries only what cannot have created anything, a 429 or a connection never
+    /// established. Ambiguous failures are left to the caller's reconciliation.
+    /// </summary>
+    public static ResiliencePipeline<RestResponse> NonIdempotent(OnceHubClientOptions options, Action<string>? log) =>
+        Compose(options, log, outcome => outcome switch
+        {
+            { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } } => true,
+            { Result: { } response } => IsRetriableRateLimit(response, options),
+            _ => false,
+        });
+
+    private static ResiliencePipeline<RestResponse> Compose(
+        OnceHubClientOptions options, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
+    {
+        var total = new ResiliencePipelineBuilder<RestResponse>()
+            .AddTimeout(options.TotalTimeout)
+            .Build();
+        var attempt = new ResiliencePipelineBuilder<RestResponse>()
+            .AddTimeout(options.AttemptTimeout)
+            .Build();
+        var composed = new ResiliencePipelineBuilder<RestResponse>().AddPipeline(total);
+        if (options.MaxAttempts > 1)
+        {
+            composed.AddPipeline(Retry(options, log, shouldRetry));
+        }
+
+        return composed.AddPipeline(attempt).Build();
+    }
+
+    private static ResiliencePipeline<RestResponse> Retry(
+        OnceHubClientOptions options, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
+    {
+        var clock = options.TimeProvider;
+        return new ResiliencePipelineBuilder<RestResponse> { TimeProvider = clock }
+            .AddRetry(new RetryStrategyOptions<RestResponse>
+            {
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.MaxRetryDelay,
+                ShouldHandle = args => ValueTask.FromResult(shouldRetry(args.Outcome)),
+                // The server's Retry-After (429, or a 503 that sends one) wins over the backoff; null falls back to it.
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } response ? RetryAfter(response, clock) : null),
+                OnRetry = args =>
+                {
+                    log?.Invoke(
+                        $"OnceHub {Describe(args.Context)}: {Describe(args.Outcome)}; attempt {args.AttemptNumber + 2} of {options.MaxAttempts} in {args.RetryDelay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>A 429 is worth retrying unless its Retry-After lies beyond the whole call's budget.</summary>
+    private static bool IsRetriableRateLimit(RestResponse response, OnceHubClientOptions options) =>
+        response.StatusCode == HttpStatusCode.TooManyRequests
+        && !(RetryAfter(response, options.TimeProvider) > options.TotalTimeout);
+
+    /// <summary><c>Retry-After</c> as delta-seconds or an HTTP date; null when absent or unreadable.</summary>
+    public static TimeSpan? RetryAfter(RestResponse response, TimeProvider clock)
+    {
+        var value = response.GetHeaderValue("Retry-After")?.Trim();
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(Math.Min(seconds, (long)TimeSpan.FromDays(1).TotalSeconds));
+        }
+
+        if (DateTimeOffset.TryParseExact(value, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+        {
+            var wait = date - clock.GetUtcNow();
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        return null;
+    }
+
+    public static readonly ResiliencePropertyKey<string> Operation = new("oncehub.operation");
+
+    private static string Describe(ResilienceContext context) =>
+        context.Properties.GetValue(Operation, "request");
+
+    private static string Describe(Outcome<RestResponse> outcome) => outcome switch
+    {
+        { Exception: TimeoutRejectedException timeout } => $"no answer within {timeout.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s",
+        { Exception: { } ex } => $"connection failed ({ex.Message})",
+        { Result: { } response } => $"HTTP {(int)response.StatusCode}",
+        _ => "failed",
+    };
+}

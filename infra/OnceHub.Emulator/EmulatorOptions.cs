@@ -1,0 +1,26 @@
+namespace OnceHub.Emulator;
+
+/// <summary>How to run the emulator.</summary>
+public sealed record EmulatorOptions
+{
+    /// <summary>The only key the emulator accepts in the <c>API-Key</c> header; required, never printed.</summary>
+    public string ApiKey { get; init; } = "";
+
+    /// <summary>TCP port on 127.0.0.1; 0 picks a free one.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Null keeps the account in memory; a folder makes it the file-backed local account.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Let <c>http://</c> receiver URLs on 127.0.0.1, localhost or [::1] through; off as on OnceHub.</summary>
+    public bool AllowInsecureUrls { get; init; }
+
+    /// <summary>Null = unlimited; above this request rate the emulator answers 429 with <c>Retry-After</c>.</summary>
+    public double? RateLimitPerSecond { get; init; }
+
+    /// <summary>Added before every answer.</summary>
+    public TimeSpan Latency { get; init; }
+
+    public override string ToString() =>
+        $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, Latency = {Latency} }}";
+}

@@ -1,0 +1,328 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using OnceHub.Account;
+
+namespace OnceHub.Emulator;
+
+/// <summary>
+/// OnceHub API v2 webhooks on 127.0.0.1: the same endpoints, rules and error JSON, over an in-memory
+/// or file-backed account, with injectable faults.
+/// </summary>
+public sealed class EmulatorServer : IAsyncDisposable
+{
+    private const string ApiKeyHeader = "API-Key";
+    private const string DroppedKey = "oncehub.dropped";
+    private readonly WebApplication _app;
+    private readonly IAccountStore _store;
+    private readonly ConcurrentQueue<string> _requests = new();
+
+    private EmulatorServer(WebApplication app, IAccountStore store, FaultInjector faults)
+    {
+        _app = app;
+        _store = store;
+        Faults = faults;
+    }
+
+    /// <summary><c>http://127.0.0.1:PORT/v2</c>.</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    public FaultInjector Faults { get; }
+
+    public int WebhookCount => _store.Snapshot().Count;
+
+    /// <summary>The account's webhooks in creation order, secrets included (their ToString hides them).</summary>
+    public IReadOnlyList<StoredWebhook> Webhooks => _store.Snapshot();
+
+    /// <summary>Requests received, as <c>METHOD /path?query -> status</c>, in arrival order.</summary>
+    public IReadOnlyList<string> Requests => [.. _requests];
+
+    public int RequestCount => _requests.Count;
+
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.ApiKey))
+        {
+            throw new ArgumentException("EmulatorOptions.ApiKey must be non-empty", nameof(options));
+        }
+
+        if (options.Port is < 0 or > 65535)
+        {
+            throw new ArgumentException("EmulatorOptions.Port must be 0..65535", nameof(options));
+        }
+
+        var storeOptions = new AccountStoreOptions { AllowInsecureUrls = options.AllowInsecureUrls };
+        IAccountStore store = options.DataDirectory is { } dir
+            ? new FileAccountStore(dir, storeOptions)
+            : new InMemoryAccountStore(storeOptions);
+
+        var faults = new FaultInjector();
+        try
+        {
+            faults.Latency = options.Latency;
+            faults.RateLimitPerSecond = options.RateLimitPerSecond;
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            faults.Dispose();
+            throw new ArgumentException($"EmulatorOptions: {ex.Message}", nameof(options), ex);
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(EmulatorServer).Assembly.GetName().Name,
+        });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
+
+        var app = builder.Build();
+        var server = new EmulatorServer(app, store, faults);
+        server.Map(options.ApiKey);
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            faults.Dispose();
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var port = new Uri(address).Port;
+        server.BaseUrl = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/v2");
+        return server;
+    }
+
+    /// <summary>Completes when the host is asked to stop (Ctrl+C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken ct = default) => _app.WaitForShutdownAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Faults.Dispose();
+    }
+
+    private void Map(string apiKey)
+    {
+        var expectedKey = Encoding.UTF8.GetBytes(apiKey);
+        var app = _app;
+
+        app.Use(async (ctx, next) =>
+        {
+            var line = $"{ctx.Request.Method} {ctx.Request.Path}{ctx.Request.QueryString}";
+            try
+            {
+                await next(ctx);
+                var outcome = ctx.Items.ContainsKey(DroppedKey) ? "committed, connection dropped"
+                    : ctx.RequestAborted.IsCancellationRequested ? "aborted"
+                    : ctx.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
+                _requests.Enqueue($"{line} -> {outcome}");
+            }
+            catch (AccountStoreException ex)
+            {
+                _requests.Enqueue($"{line} -> 500");
+                await WriteError(ctx, new ApiError(500, ApiErrorTypes.Api, ex.Message));
+            }
+        });
+
+        app.Use(async (ctx, next) =>
+        {
+            var latency = Faults.Latency;
+            if (latency > TimeSpan.Zero)
+            {
+                try
+                {
+                    await Task.Delay(latency, ctx.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    return; // the client gave up
+                }
+            }
+
+            if (Faults.TryTakeFailure(out var status, out var retryAfter))
+            {
+                if ((retryAfter ?? (status == 429 ? "1" : null)) is { } header)
+                {
+                    ctx.Response.Headers.RetryAfter = header;
+                }
+
+                await WriteError(ctx, new ApiError(status, ApiErrorTypes.ForStatus(status), $"Injected failure: HTTP {status}"));
+                return;
+            }
+
+            var given = ctx.Request.Headers[ApiKeyHeader].ToString();
+            if (given.Length == 0)
+            {
+                await WriteError(ctx, new ApiError(401, ApiErrorTypes.Authentication, "No API key provided: send it in the API-Key header"));
+                return;
+            }
+
+            if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expectedKey))
+            {
+                await WriteError(ctx, new ApiError(401, ApiErrorTypes.Authentication, "Invalid API key provided"));
+                return;
+            }
+
+            if (!Faults.TryAcquire(out var wait))
+            {
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await WriteError(ctx, new ApiError(429, ApiErrorTypes.RateLimit, "Too many requests: slow down and retry after the Retry-After delay"));
+                return;
+            }
+
+            await next(ctx);
+        });
+
+        var webhooks = app.MapGroup("/v2/webhooks");
+        webhooks.MapPost("", Create);
+        webhooks.MapGet("", ListWebhooks);
+        webhooks.MapGet("/{id}", (HttpContext ctx, string id) => Answer(ctx, _store.Get(id), includeSecret: false));
+        webhooks.MapDelete("/{id}", (HttpContext ctx, string id) => Answer(ctx, _store.Delete(id), includeSecret: false));
+        app.MapFallback(ctx => WriteError(ctx, new ApiError(
+            404, ApiErrorTypes.InvalidRequest, $"Unrecognized request URL ({ctx.Request.Method}: {ctx.Request.Path})")));
+    }
+
+    private async Task Create(HttpContext ctx)
+    {
+        var parsed = await ReadCreateBody(ctx.Request);
+        if (parsed.Error is { } bodyError)
+        {
+            await WriteError(ctx, bodyError);
+            return;
+        }
+
+        var (name, url, events) = parsed.Value;
+        var created = _store.Create(name, url, events);
+        if (created.IsSuccess && Faults.TryTakeDrop())
+        {
+            // Committed above; the client sees a reset connection and never learns the outcome.
+            ctx.Items[DroppedKey] = true;
+            ctx.Abort();
+            return;
+        }
+
+        await Answer(ctx, created, includeSecret: true);
+    }
+
+    private Task ListWebhooks(HttpContext ctx)
+    {
+        var query = ctx.Request.Query;
+        var checkedQuery = WebhookRules.CheckListQuery(
+            query.ContainsKey("limit") ? query["limit"].ToString() : null, query["after"].ToString(), query["before"].ToString());
+        if (checkedQuery.Error is { } queryError)
+        {
+            return WriteError(ctx, queryError);
+        }
+
+        var page = _store.List(checkedQuery.Value!);
+        if (page.Error is { } pageError)
+        {
+            return WriteError(ctx, pageError);
+        }
+
+        var list = new WebhookListJson
+        {
+            Object = WireFormat.ListObject,
+            Data = [.. page.Value!.Data.Select(w => WireFormat.ToJson(w, includeSecret: false))],
+            HasMore = page.Value.HasMore,
+        };
+        return ctx.Response.WriteAsJsonAsync(list, OnceHubJsonContext.Writer.WebhookListJson);
+    }
+
+    private static Task Answer(HttpContext ctx, AccountResult<StoredWebhook> result, bool includeSecret) =>
+        result.Error is { } error
+            ? WriteError(ctx, error)
+            : ctx.Response.WriteAsJsonAsync(WireFormat.ToJson(result.Value!, includeSecret), OnceHubJsonContext.Writer.WebhookJson);
+
+    private static Task WriteError(HttpContext ctx, ApiError error)
+    {
+        ctx.Response.StatusCode = error.Status;
+        return ctx.Response.WriteAsJsonAsync(
+            new ErrorJson { Type = error.Type, Message = error.Message, Param = error.Param },
+            OnceHubJsonContext.Writer.ErrorJson);
+    }
+
+    /// <summary>The create body's fields with JSON types checked; the rules proper are the account's.</summary>
+    private static async Task<AccountResult<(string? Name, string? Url, List<string?>? Events)>> ReadCreateBody(HttpRequest request)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+        }
+        catch (JsonException ex)
+        {
+            var where = $"line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}";
+            return ApiError.Invalid("body", $"The request body must be a JSON object with name, url and events; it is not valid JSON ({where})");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return ApiError.Invalid("body", "The request body must be a JSON object with name, url and events");
+            }
+
+            var name = ReadString(root, "name", out var nameError);
+            var url = ReadString(root, "url", out var urlError);
+            if ((nameError ?? urlError) is { } error)
+            {
+                return error;
+            }
+
+            List<string?>? events = null;
+            if (root.TryGetProperty("events", out var eventsElement) && eventsElement.ValueKind != JsonValueKind.Null)
+            {
+                if (eventsElement.ValueKind != JsonValueKind.Array)
+                {
+                    return ApiError.Invalid("events", "events must be a list of event names");
+                }
+
+                events = [];
+                foreach (var item in eventsElement.EnumerateArray())
+                {
+                    if (item.ValueKind != JsonValueKind.String)
+                    {
+                        return ApiError.Invalid("events", $"events[{events.Count}] must be a string");
+                    }
+
+                    events.Add(item.GetString());
+                }
+            }
+
+            return AccountResult<(string?, string?, List<string?>?)>.Ok((name, url, events));
+        }
+    }
+
+    private static string? ReadString(JsonElement root, string field, out ApiError? error)
+    {
+        error = null;
+        if (!root.TryGetProperty(field, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            error = ApiError.Invalid(field, $"{field} must be a string");
+            return null;
+        }
+
+        return value.GetString();
+    }
+}

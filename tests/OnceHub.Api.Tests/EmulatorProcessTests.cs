@@ -1,0 +1,40 @@
+namespace OnceHub.Api.Tests;
+
+/// <summary>The emulator as a process: its one output line, and its exit code for bad flags.</summary>
+public sealed class EmulatorProcessTests
+{
+    [Fact]
+    public async Task Bad_flags_exit_2_with_one_line_on_stderr()
+    {
+        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", "k", "--rate-limit", "fast"]);
+        var stderr = await process.StandardError.ReadToEndAsync();
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Equal("oncehub-emulator: --rate-limit must be a positive number of requests per second", stderr.TrimEnd());
+        Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task It_prints_its_base_url_and_serves_with_the_given_key()
+    {
+        const string key = "process-key-123abc";
+        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", key, "--allow-insecure-urls"]);
+        try
+        {
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+/v2$", line);
+            using var client = OnceHubClient.Create(new OnceHubClientOptions { BaseUrl = new Uri(line!), ApiKey = key });
+            var created = await client.CreateAsync(new WebhookRequest("local receiver", "http://127.0.0.1:7000/hook", ["booking"]));
+            Assert.Equal("http://127.0.0.1:7000/hook", created.Url);
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+
+        Secrets.AssertAbsent(await process.StandardOutput.ReadToEndAsync(), key);
+    }
+}

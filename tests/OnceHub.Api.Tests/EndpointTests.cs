@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using OnceHub.Account;
+using OnceHub.Emulator;
+using Xunit.Abstractions;
+
+namespace OnceHub.Api.Tests;
+
+/// <summary>The client against the emulator over real HTTP: every endpoint and documented error.</summary>
+public sealed class EndpointTests(ITestOutputHelper output)
+{
+    private static readonly WebhookRequest Sample = new("CRM sync", "https://hooks.example.com/oncehub", ["booking.scheduled", "booking.canceled"]);
+
+    [Fact]
+    public async Task Create_get_list_delete_round_trip()
+    {
+        await using var h = await Harness.StartAsync(output);
+
+        var created = await h.Client.CreateAsync(Sample);
+        Assert.StartsWith("WHK-", created.Id);
+        Assert.Equal(Sample.Name, created.Name);
+        Assert.Equal(Sample.Url, created.Url);
+        Assert.Equal(Sample.Events, created.Events);
+        Assert.Equal("v2", created.ApiVersion);
+        Assert.Matches("^[0-9a-f]{64}$", created.Secret!);
+        Assert.InRange(created.CreationTime, DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
+
+        var fetched = await h.Client.GetAsync(created.Id);
+        Assert.NotNull(fetched);
+        Assert.Equal(created.Id, fetched.Id);
+        Assert.Equal(created.Events, fetched.Events);
+        Assert.Equal(created.CreationTime, fetched.CreationTime);
+        Assert.Null(fetched.Secret); // shown at creation only
+
+        var all = await h.Client.ListAsync();
+        Assert.Equal(created.Id, Assert.Single(all).Id);
+
+        Assert.True(await h.Client.DeleteAsync(created.Id));
+        Assert.Null(await h.Client.GetAsync(created.Id));
+        Assert.False(await h.Client.DeleteAsync(created.Id)); // 404 counts as done
+        Assert.Empty(await h.Client.ListAsync());
+        Assert.Equal(0, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task Composite_events_are_accepted_and_repeats_keep_first_occurrence()
+    {
+        await using var h = await Harness.StartAsync(output);
+        var created = await h.Client.CreateAsync(new WebhookRequest(
+            "all", "https://hooks.example.com/a", ["conversation", "booking.no_show", "conversation", "booking"]));
+        Assert.Equal(["conversation", "booking.no_show", "booking"], created.Events);
+    }
+
+    [Fact]
+    public async Task Wrong_api_key_is_401_and_the_key_appears_nowhere()
+    {
+        await using var h = await Harness.StartAsync(output);
+        const string wrongKey = "wrong-key-0a9b8c7d6e5f";
+        using var client = OnceHubClient.Create(new OnceHubClientOptions { BaseUrl = h.Server.BaseUrl, ApiKey = wrongKey }, h.Record);
+
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => client.ListAsync());
+        Assert.Equal(401, ex.StatusCode);
+        Assert.Equal(ApiErrorTypes.Authentication, ex.Type);
+        Assert.Equal("Invalid API key provided", ex.Message);
+        Secrets.AssertAbsent(ex, wrongKey, Harness.ApiKey);
+        Assert.All(h.Log, line => Secrets.AssertAbsent(line, wrongKey, Harness.ApiKey));
+    }
+
+    public static TheoryData<string, string, string[], string, string> BadRequests => new()
+    {
+        { "", "https://a.example.com/h", ["booking"], "name", "name is required" },
+        { "   ", "https://a.example.com/h", ["booking"], "name", "name is required" },
+        { "---!!", "https://a.example.com/h", ["booking"], "name", "alphanumeric" },
+        { "n", "", ["booking"], "url", "url is required" },
+        { "n", "http://a.example.com/h", ["booking"], "url", "https" },
+        { "n", "http://127.0.0.1:9000/h", ["booking"], "url", "https" },
+        { "n", "/relative/path", ["booking"], "url", "absolute" },
+        { "n", "ftp://a.example.com/h", ["booking"], "url", "https" },
+        { "n", "https://a.example.com/h", [], "events", "at least one event" },
+        { "n", "https://a.example.com/h", ["booking", "booking.exploded"], "events", "'booking.exploded'" },
+        { "n", "https://a.example.com/h", ["Booking.Scheduled"], "events", "'Booking.Scheduled'" },
+        { "n", "https://a.example.com/h", [""], "events", "events[0]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_input_is_400_naming_the_field(string name, string url, string[] events, string param, string fragment)
+    {
+        await using var h = await Harness.StartAsync(output);
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => h.Client.CreateAsync(new WebhookRequest(name, url, events)));
+        Assert.Equal(400, ex.StatusCode);
+        Assert.Equal(ApiErrorTypes.InvalidRequest, ex.Type);
+        Assert.Equal(param, ex.Param);
+        Assert.Contains(fragment, ex.Message);
+        Assert.Equal(0, h.Server.WebhookCount);
+        Assert.Equal(1, h.Server.RequestCount); // a refusal is final, never retried
+    }
+
+    [Fact]
+    public async Task Duplicate_name_is_409_with_OnceHubs_message()
+    {
+        await using var h = await Harness.StartAsync(output);
+        await h.Client.CreateAsync(Sample);
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(
+            () => h.Client.CreateAsync(Sample with { Url = "https://other.example.com/h" }));
+        Assert.Equal(409, ex.StatusCode);
+        Assert.Equal("name", ex.Param);
+        Assert.Equal("A webhook subscription with this name already exists: 'CRM sync'", ex.Message);
+        Assert.Equal(1, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task Insecure_receiver_urls_pass_only_with_the_opt_in_and_only_on_loopback()
+    {
+        await using var h = await Harness.StartAsync(output, new EmulatorOptions { AllowInsecureUrls = true });
+        foreach (var url in new[] { "http://127.0.0.1:8080/h", "http://localhost/h", "http://[::1]:9/h" })
+        {
+            var created = await h.Client.CreateAsync(new WebhookRequest("n " + url, url, ["booking"]));
+            Assert.Equal(url, created.Url);
+        }
+
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(
+            () => h.Client.CreateAsync(new WebhookRequest("remote", "http://hooks.example.com/h", ["booking"])));
+        Assert.Equal("url", ex.Param);
+    }
+
+    [Fact]
+    public async Task Raw_http_errors_match_OnceHub()
+    {
+        await using var h = await Harness.StartAsync(output);
+        var first = await h.Client.CreateAsync(Sample);
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+
+        await ExpectError(http.GetAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", null, "No such webhook: 'WHK-NOPE'");
+        await ExpectError(http.DeleteAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", null, "No such webhook: 'WHK-NOPE'");
+        await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", "after,before", "not both");
+        await ExpectError(http.GetAsync("webhooks?limit=0"), 400, "invalid_request_error", "limit", "between 1 and 100");
+        await ExpectError(http.GetAsync("webhooks?limit=101"), 400, "invalid_request_error", "limit", "between 1 and 100");
+        await ExpectError(http.GetAsync("webhooks?limit=ten"), 400, "invalid_request_error", "limit", "between 1 and 100");
+        await ExpectError(http.GetAsync("webhooks?after=WHK-GONE"), 400, "invalid_request_error", "after", "WHK-GONE");
+        await ExpectError(Post(http, "{\"name\": \"x\", "), 400, "invalid_request_error", "body", "not valid JSON");
+        await ExpectError(Post(http, "[1,2]"), 400, "invalid_request_error", "body", "JSON object");
+        await ExpectError(Post(http, "{\"name\": 5, \"url\": \"https://a.example.com\", \"events\": [\"booking\"]}"), 400, "invalid_request_error", "name", "string");
+        await ExpectError(Post(http, "{\"name\": \"x\", \"url\": \"https://a.example.com\", \"events\": \"booking\"}"), 400, "invalid_request_error", "events", "list");
+        await ExpectError(Post(http, "{\"name\": \"x\", \"url\": \"https://a.example.com\"}"), 400, "invalid_request_error", "events", "required");
+
+        using var anonymous = new HttpClient { BaseAddress = http.BaseAddress };
+        await ExpectError(anonymous.GetAsync("webhooks"), 401, "authentication_error", null, "No API key provided");
+        Assert.Equal(1, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task Listing_follows_every_page_past_100_in_creation_order()
+    {
+        await using var h = await Harness.StartAsync(output);
+        var ids = new List<string>();
+        for (var i = 0; i < 230; i++)
+        {
+            ids.Add((await h.Client.CreateAsync(new WebhookRequest($"hook {i:000}", $"https://h.example.com/{i}", ["booking"]))).Id);
+        }
+
+        var listed = await h.Client.ListAsync();
+        Assert.Equal(ids, listed.Select(w => w.Id));
+        var pages = h.Server.Requests.Where(r => r.StartsWith("GET /v2/webhooks?", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, pages.Count); // 100 + 100 + 30
+        Assert.Contains($"after={ids[99]}", pages[1]);
+        output.WriteLine(string.Join("\n", pages));
+
+        // The raw cursors: `before` returns the page just before it, still in creation order.
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+        var before = await ReadList(await http.GetAsync($"webhooks?limit=5&before={ids[7]}"));
+        Assert.Equal(ids[2..7], before.Ids);
+        Assert.True(before.HasMore);
+        var head = await ReadList(await http.GetAsync($"webhooks?limit=5&before={ids[3]}"));
+        Assert.Equal(ids[0..3], head.Ids);
+        Assert.False(head.HasMore);
+        var defaults = await ReadList(await http.GetAsync("webhooks"));
+        Assert.Equal(ids[0..10], defaults.Ids); // default limit 10
+        Assert.True(defaults.HasMore);
+        var tail = await ReadList(await http.GetAsync($"webhooks?limit=100&after={ids[199]}"));
+        Assert.Equal(ids[200..], tail.Ids);
+        Assert.False(tail.HasMore);
+    }
+
+    private static Task<HttpResponseMessage> Post(HttpClient http, string json) =>
+        http.PostAsync("webhooks", new StringContent(json, Encoding.UTF8, "application/json"));
+
+    private static async Task ExpectError(Task<HttpResponseMessage> call, int status, string type, string? param, string fragment)
+    {
+        using var response = await call;
+        Assert.Equal((HttpStatusCode)status, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(type, body.RootElement.GetProperty("type").GetString());
+        Assert.Contains(fragment, body.RootElement.GetProperty("message").GetString());
+        Assert.Equal(param, body.RootElement.TryGetProperty("param", out var p) ? p.GetString() : null);
+    }
+
+    private static async Task<(List<string> Ids, bool HasMore)> ReadList(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal("list", body.RootElement.GetProperty("object").GetString());
+            return ([.. body.RootElement.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("id").GetString()!)],
+                body.RootElement.GetProperty("has_more").GetBoolean());
+        }
+    }
+}

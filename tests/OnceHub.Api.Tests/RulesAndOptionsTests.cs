@@ -1,0 +1,103 @@
+using OnceHub.Account;
+using OnceHub.Emulator;
+using OnceHub.Events;
+
+namespace OnceHub.Api.Tests;
+
+/// <summary>The account rules, option validation, the emulator's command line, and secret hygiene.</summary>
+public sealed class RulesAndOptionsTests
+{
+    [Fact]
+    public void Ids_and_secrets_have_OnceHubs_shape_and_differ()
+    {
+        var ids = Enumerable.Range(0, 50).Select(_ => WebhookRules.NewId()).ToList();
+        Assert.All(ids, id => Assert.Matches("^WHK-[A-Z0-9]{12}$", id));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        var secrets = Enumerable.Range(0, 50).Select(_ => WebhookRules.NewSecret()).ToList();
+        Assert.All(secrets, s => Assert.Matches("^[0-9a-f]{64}$", s));
+        Assert.Equal(secrets.Count, secrets.Distinct().Count());
+    }
+
+    [Fact]
+    public void Every_catalog_name_is_accepted_and_nothing_else()
+    {
+        var ok = WebhookRules.CheckEvents(EventCatalog.SubscribableNames);
+        Assert.Equal(EventCatalog.SubscribableNames, ok.Value);
+        Assert.Equal("events", WebhookRules.CheckEvents(["booking.scheduled "]).Error?.Param);
+        Assert.Equal("events", WebhookRules.CheckEvents(null).Error?.Param);
+    }
+
+    [Theory]
+    [InlineData("https://h.example.com/x", false, true)]
+    [InlineData("http://127.0.0.1:1/x", true, true)]
+    [InlineData("http://localhost/x", true, true)]
+    [InlineData("http://[::1]/x", true, true)]
+    [InlineData("http://127.0.0.2/x", true, false)]
+    [InlineData("http://10.0.0.1/x", true, false)]
+    [InlineData("http://localhost/x", false, false)]
+    [InlineData("https://", false, false)]
+    [InlineData("mailto:a@b.c", true, false)]
+    public void Receiver_url_rule(string url, bool allowInsecure, bool accepted) =>
+        Assert.Equal(accepted, WebhookRules.CheckUrl(url, allowInsecure) is null);
+
+    [Fact]
+    public void Listing_with_both_cursors_or_a_bad_limit_is_refused()
+    {
+        Assert.Equal("after,before", WebhookRules.CheckListQuery("5", "WHK-A", "WHK-B").Error?.Param);
+        Assert.Equal("limit", WebhookRules.CheckListQuery("-1", null, null).Error?.Param);
+        Assert.Equal("limit", WebhookRules.CheckListQuery(new ListQuery(101)).Error?.Param);
+        Assert.Equal(10, WebhookRules.CheckListQuery(null, "", "").Value!.Limit);
+    }
+
+    [Fact]
+    public void Options_are_validated_with_the_option_named()
+    {
+        static string Fails(OnceHubClientOptions o) => Assert.Throws<ArgumentException>(() => OnceHubClient.Create(o)).Message;
+
+        Assert.Contains("ApiKey", Fails(new OnceHubClientOptions { ApiKey = " " }));
+        Assert.Contains("BaseUrl", Fails(new OnceHubClientOptions { ApiKey = "k", BaseUrl = new Uri("ftp://api.example.com") }));
+        Assert.Contains("loopback", Fails(new OnceHubClientOptions { ApiKey = "k", BaseUrl = new Uri("http://api.example.com/v2") }));
+        Assert.Contains("MaxAttempts", Fails(new OnceHubClientOptions { ApiKey = "k", MaxAttempts = 0 }));
+        Assert.Contains("AttemptTimeout", Fails(new OnceHubClientOptions { ApiKey = "k", AttemptTimeout = TimeSpan.Zero }));
+        using var fine = OnceHubClient.Create(new OnceHubClientOptions { ApiKey = "k" });
+        Assert.NotNull(fine);
+    }
+
+    [Fact]
+    public void Keys_and_secrets_never_reach_ToString()
+    {
+        const string key = "key-abcdef0123456789";
+        var secret = WebhookRules.NewSecret();
+        Secrets.AssertAbsent(new OnceHubClientOptions { ApiKey = key }.ToString(), key);
+        Secrets.AssertAbsent(new EmulatorOptions { ApiKey = key }.ToString(), key);
+        Secrets.AssertAbsent(new Webhook("WHK-1", "n", "https://a", ["booking"], "v2", DateTimeOffset.UnixEpoch, secret).ToString(), secret);
+        Secrets.AssertAbsent(new StoredWebhook("WHK-1", "n", "https://a", ["booking"], "v2", DateTimeOffset.UnixEpoch, secret).ToString(), secret);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--api-key", "k" }, "--port is required")]
+    [InlineData(new[] { "--port", "70000", "--api-key", "k" }, "--port must be")]
+    [InlineData(new[] { "--port", "0" }, "API key is required")]
+    [InlineData(new[] { "--port", "0", "--api-key", "k", "--rate-limit", "0" }, "--rate-limit")]
+    [InlineData(new[] { "--port", "0", "--api-key", "k", "--latency-ms", "-5" }, "--latency-ms")]
+    [InlineData(new[] { "--port", "0", "--api-key", "k", "--bogus" }, "unknown flag '--bogus'")]
+    [InlineData(new[] { "--port" }, "--port needs a value")]
+    public void Bad_emulator_flags_are_one_line_errors(string[] args, string fragment)
+    {
+        var (options, error) = EmulatorCommandLine.Parse(args, apiKeyFromEnvironment: null);
+        Assert.Null(options);
+        Assert.Contains(fragment, error);
+        Assert.DoesNotContain('\n', error!);
+    }
+
+    [Fact]
+    public void Emulator_flags_parse_and_the_key_may_come_from_the_environment()
+    {
+        var (options, error) = EmulatorCommandLine.Parse(
+            ["--port", "8123", "--data", "acct", "--allow-insecure-urls", "--rate-limit", "2.5", "--latency-ms", "40"], "env-key");
+        Assert.Null(error);
+        Assert.Equal(
+            new EmulatorOptions { ApiKey = "env-key", Port = 8123, DataDirectory = "acct", AllowInsecureUrls = true, RateLimitPerSecond = 2.5, Latency = TimeSpan.FromMilliseconds(40) },
+            options);
+    }
+}
