@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.Payloads;
+using OnceHub.Contracts.Receiver;
+
+namespace OnceHub.Contracts.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("oncehub-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed record Run(int Exit, string Out, string Err);
+
+    private static async Task<Run> RunAsync(params string[] args) => await RunWithEnvAsync(_ => null, args);
+
+    private static async Task<Run> RunWithEnvAsync(Func<string, string?> env, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await new CliApp(stdout, stderr, env).RunAsync(args);
+        return new Run(exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private string WriteFile(string name, byte[] content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    private static void AssertOneLineError(Run run)
+    {
+        Assert.Equal(CliApp.BadInput, run.Exit);
+        var lines = run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines);
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Err, StringComparison.Ordinal);
+        Assert.Equal("", run.Out);
+    }
+
+    [Fact]
+    public async Task Verify_without_target_checks_the_bundled_receiver_and_exits_0()
+    {
+        var run = await RunAsync("verify");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains("PASS: 84 checks, 0 failed", run.Out, StringComparison.Ordinal);
+        Assert.Contains("booking.canceled_then_rescheduled", run.Out, StringComparison.Ordinal);
+        Assert.Contains("started the reference receiver", run.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_writes_well_formed_junit_with_the_right_counts()
+    {
+        var report = Path.Combine(_dir, "ok.xml");
+        var run = await RunAsync("verify", "--events", "booking.scheduled,conversation", "--report", report);
+        Assert.Equal(CliApp.Ok, run.Exit);
+        var suite = XDocument.Load(report).Root!.Element("testsuite")!;
+        Assert.Equal("35", suite.Attribute("tests")!.Value); // 5 events x 7 checks
+        Assert.Equal("0", suite.Attribute("failures")!.Value);
+        Assert.Equal(35, suite.Elements("testcase").Count());
+        Assert.Empty(suite.Descendants("failure"));
+    }
+
+    [Fact]
+    public async Task Verify_against_a_receiver_taking_forgeries_exits_1_and_reports_each_failure()
+    {
+        await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(200));
+        var report = Path.Combine(_dir, "bad.xml");
+        const string secret = "cli-secret-not-to-be-printed";
+
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", secret, "--events", "booking", "--report", report);
+
+        Assert.Equal(CliApp.Failed, run.Exit);
+        Assert.Contains("FAIL: 56 checks, 32 failed", run.Out, StringComparison.Ordinal);
+        var root = XDocument.Load(report).Root!;
+        Assert.Equal("32", root.Attribute("failures")!.Value);
+        var failures = root.Descendants("failure").ToList();
+        Assert.Equal(32, failures.Count);
+        Assert.All(failures, f => Assert.Contains(f.Parent!.Attribute("name")!.Value,
+            new[] { "forged-signature", "tampered-body", "missing-signature", "stale-timestamp" }));
+        Assert.DoesNotContain(secret, run.Out + run.Err + File.ReadAllText(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_takes_the_secret_from_the_environment()
+    {
+        const string secret = "env-secret-value";
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [secret] });
+        var run = await RunWithEnvAsync(name => name == "ONCEHUB_WEBHOOK_SECRET" ? secret : null,
+            "verify", "--target", receiver.Url.ToString(), "--events", "booking.no_show");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.DoesNotContain(secret, run.Out + run.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Schedule_json_has_exactly_the_documented_shape()
+    {
+        var run = await RunAsync("schedule", "--json");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        var expected = new StringBuilder("{\"attempts\":[");
+        long[] offsets = [0, 35, 215, 4535, .. Enumerable.Range(1, 11).Select(k => 4535L + 21600L * k)];
+        expected.AppendJoin(',', offsets.Select((o, i) => string.Create(CultureInfo.InvariantCulture, $"{{\"attempt\":{i + 1},\"offsetSeconds\":{o}}}")));
+        expected.Append("]}");
+        Assert.Equal(expected.ToString(), run.Out.TrimEnd());
+        using var doc = JsonDocument.Parse(run.Out);
+        Assert.Equal(["attempts"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Theory]
+    [InlineData("5h", "attempt 5 at 26135 s")]
+    [InlineData("30s", "attempt 2 at 35 s")]
+    [InlineData("1h30m", "attempt 5 at 26135 s")]
+    [InlineData("3d", "the event is lost")]
+    [InlineData("2d19h15m35s", "the event is lost")]
+    public async Task Schedule_outage_tells_the_first_attempt_after_it(string outage, string expected)
+    {
+        var run = await RunAsync("schedule", "--outage", outage);
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains(expected, run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Schedule_outage_in_json_adds_the_answer()
+    {
+        var run = await RunAsync("schedule", "--json", "--outage", "35m");
+        using var doc = JsonDocument.Parse(run.Out);
+        var outage = doc.RootElement.GetProperty("outage");
+        Assert.Equal(2100, outage.GetProperty("seconds").GetInt64());
+        Assert.False(outage.GetProperty("lost").GetBoolean());
+        Assert.Equal(4, outage.GetProperty("attempt").GetInt32());
+        Assert.Equal(4535, outage.GetProperty("offsetSeconds").GetInt64());
+    }
+
+    [Fact]
+    public async Task Sign_prints_the_header_for_the_exact_file_bytes()
+    {
+        var bytes = "{\"id\":\"EVNT-X1\"}\r\n"u8.ToArray();
+        var file = WriteFile("payload.json", bytes);
+        var run = await RunAsync("sign", "--secret", "k3y", "--timestamp", "1700000000", file);
+
+        using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes("k3y"));
+        var mac = hmac.ComputeHash([.. "1700000000."u8.ToArray(), .. bytes]);
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal($"t=1700000000,s={string.Concat(mac.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}", run.Out.TrimEnd());
+    }
+
+    [Fact]
+    public async Task Validate_exits_0_for_valid_files_and_1_listing_path_and_rule()
+    {
+        var good = WriteFile("good.json", ContractResources.ReadSample("booking.reassigned"));
+        var node = JsonNode.Parse(ContractResources.ReadSample("conversation.closed"))!;
+        node["type"] = "conversation";
+        node["data"]!["object"] = "booking";
+        var bad = WriteFile("bad.json", Encoding.UTF8.GetBytes(node.ToJsonString()));
+
+        var ok = await RunAsync("validate", good);
+        var failed = await RunAsync("validate", good, bad);
+
+        Assert.Equal(CliApp.Ok, ok.Exit);
+        Assert.Equal(CliApp.Failed, failed.Exit);
+        Assert.Contains($"{bad}: $.type: enum", failed.Out, StringComparison.Ordinal);
+        Assert.Contains($"{bad}: $.data.object: family", failed.Out, StringComparison.Ordinal);
+        Assert.Contains($"{good}: valid", failed.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Send_delivers_one_signed_sample()
+    {
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = ["send-secret"] });
+        var run = await RunAsync("send", "conversation.abandoned", "--target", receiver.Url.ToString(), "--secret", "send-secret");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains(": 200 in ", run.Out, StringComparison.Ordinal);
+        Assert.Equal(1, receiver.ProcessedCount);
+
+        var refused = await RunAsync("send", "conversation.abandoned", "--target", receiver.Url.ToString(), "--secret", "wrong");
+        Assert.Equal(CliApp.Failed, refused.Exit);
+        Assert.Contains(": 401 in ", refused.Out, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string[]> BadInputs() => new()
+    {
+        new[] { "frobnicate" },
+        Array.Empty<string>(),
+        new[] { "verify", "--bogus" },
+        new[] { "verify", "--target", "not a url", "--secret", "s" },
+        new[] { "verify", "--target", "ftp://example.com/x", "--secret", "s" },
+        new[] { "verify", "--target", "http://127.0.0.1:1/x" },
+        new[] { "verify", "--timeout", "abc" },
+        new[] { "verify", "--timeout", "-1" },
+        new[] { "verify", "--events", "booking.created" },
+        new[] { "verify", "--report", "/nonexistent-folder-for-test/r.xml" },
+        new[] { "verify", "--timeout" },
+        new[] { "schedule", "--outage", "5x" },
+        new[] { "schedule", "--outage", "h5" },
+        new[] { "schedule", "--outage", "" },
+        new[] { "schedule", "--json=yes" },
+        new[] { "schedule", "extra" },
+        new[] { "sign", "--secret", "s", "--timestamp", "-5", "x.json" },
+        new[] { "sign", "--secret", "s", "--timestamp", "12", "/nonexistent-folder-for-test/x.json" },
+        new[] { "sign", "--timestamp", "12", "x.json" },
+        new[] { "validate" },
+        new[] { "validate", "/nonexistent-folder-for-test/x.json" },
+        new[] { "send", "booking", "--target", "http://127.0.0.1:1/", "--secret", "s" },
+        new[] { "send", "booking.scheduled", "--target", "http://127.0.0.1:1/", "--secret", "s", "--file", "/nonexistent-folder-for-test/p.json" },
+        new[] { "send", "booking.scheduled", "--secret", "s" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_is_one_line_on_stderr_and_exit_2(string[] args)
+    {
+        AssertOneLineError(await RunAsync(args));
+    }
+
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("send")]
+    [InlineData("schedule")]
+    [InlineData("sign")]
+    [InlineData("validate")]
+    public async Task Every_verb_has_help(string verb)
+    {
+        var run = await RunAsync(verb, "--help");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains("usage: " + verb, run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_help_states_the_wall_time_bound()
+    {
+        var run = await RunAsync("verify", "--help");
+        Assert.Contains("3 x --timeout", run.Out, StringComparison.Ordinal);
+    }
+
+    // The built programs, run as processes exactly as users run them.
+    private static Process Start(string dll, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        info.Environment.Remove("ONCEHUB_WEBHOOK_SECRET");
+        return Process.Start(info)!;
+    }
+
+    private static async Task<Run> RunProcessAsync(string dll, params string[] args)
+    {
+        using var process = Start(dll, args);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(limit.Token);
+        return new Run(process.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task Cli_process_verifies_the_bundled_receiver()
+    {
+        var run = await RunProcessAsync("OnceHub.Contracts.Cli.dll", "verify");
+        Assert.True(run.Exit == 0, run.Out + run.Err);
+        Assert.Contains("PASS: 84 checks, 0 failed", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Cli_process_reports_bad_input_without_a_stack_trace()
+    {
+        AssertOneLineError(await RunProcessAsync("OnceHub.Contracts.Cli.dll", "schedule", "--outage", "forever"));
+    }
+
+    [Fact]
+    public async Task Receiver_process_serves_deliveries_and_persists_ids()
+    {
+        var db = Path.Combine(_dir, "receiver.db");
+        using var process = Start("OnceHub.Contracts.Receiver.dll", "--port", "0", "--secret", "proc-secret", "--db", db);
+        try
+        {
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.StartsWith("listening on http://127.0.0.1:", line, StringComparison.Ordinal);
+            var url = line!["listening on ".Length..].Split(' ')[0];
+
+            var run = await RunAsync("verify", "--target", url, "--secret", "proc-secret", "--events", "booking.scheduled");
+            Assert.Equal(CliApp.Ok, run.Exit);
+            Assert.True(File.Exists(db));
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Receiver_process_without_secret_is_a_one_line_error()
+    {
+        AssertOneLineError(await RunProcessAsync("OnceHub.Contracts.Receiver.dll", "--port", "0"));
+    }
+}

@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using OnceHub.Contracts.Receiver;
+using OnceHub.Contracts.Suite;
+using OnceHub.Events;
+
+namespace OnceHub.Contracts.Tests;
+
+public class ContractSuiteTests
+{
+    private const string Secret = "suite-test-secret";
+
+    private static readonly string[] ProbeChecks =
+        [ContractChecks.ForgedSignature, ContractChecks.TamperedBody, ContractChecks.MissingSignature, ContractChecks.StaleTimestamp];
+
+    private static Task<SuiteReport> RunAsync(Uri target, TimeSpan? timeout = null) =>
+        ContractSuite.RunAsync(new SuiteOptions { Target = target, Secret = Secret, Timeout = timeout ?? TimeSpan.FromSeconds(10) });
+
+    private static CheckResult Check(SuiteReport report, string eventName, string check) =>
+        report.Checks.Single(c => c.Event == eventName && c.Check == check);
+
+    [Fact]
+    public async Task Reference_receiver_passes_every_check_for_every_event()
+    {
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [Secret] });
+
+        var report = await RunAsync(receiver.Url);
+
+        Assert.True(report.Passed, string.Join(Environment.NewLine, report.Checks.Where(c => !c.Passed).Select(c => $"{c.Event} {c.Check}: {c.Detail}")));
+        Assert.Equal(EventCatalog.Specific.Count * ContractChecks.All.Count, report.CheckCount);
+        Assert.Equal(EventCatalog.Specific.Select(e => e.Name), report.Events.Select(e => e.Event.Name));
+        Assert.All(report.Events, e => Assert.Equal(1, e.Delivery.AcceptedAttempt!.Attempt));
+        // One processed event per type; the redeliveries were acknowledged as duplicates.
+        Assert.Equal(EventCatalog.Specific.Count, receiver.ProcessedCount);
+        Assert.Equal(EventCatalog.Specific.Count, receiver.DuplicateCount);
+        Assert.False(report.DeadlineReached);
+    }
+
+    [Fact]
+    public async Task Receiver_accepting_everything_fails_every_signature_probe()
+    {
+        await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(200));
+
+        var report = await RunAsync(receiver.Url);
+
+        Assert.False(report.Passed);
+        Assert.Equal(EventCatalog.Specific.Count * ProbeChecks.Length, report.FailureCount);
+        Assert.All(report.Checks.Where(c => ProbeChecks.Contains(c.Check)), c =>
+        {
+            Assert.False(c.Passed);
+            Assert.Contains("the receiver takes", c.Detail, StringComparison.Ordinal);
+        });
+        Assert.True(Check(report, "booking.scheduled", ContractChecks.Accepted).Passed);
+        Assert.True(Check(report, "booking.scheduled", ContractChecks.Redelivery).Passed);
+    }
+
+    [Fact]
+    public async Task Receiver_answering_5xx_to_forgeries_fails_them()
+    {
+        await using var receiver = await TestReceiver.VerifyingAsync(Secret, _ => 200, whenInvalid: 500);
+
+        var report = await RunAsync(receiver.Url);
+
+        Assert.Equal(EventCatalog.Specific.Count * ProbeChecks.Length, report.FailureCount);
+        var forged = Check(report, "conversation.started", ContractChecks.ForgedSignature);
+        Assert.False(forged.Passed);
+        Assert.Contains("5xx", forged.Detail, StringComparison.Ordinal);
+        Assert.All(report.Checks.Where(c => c.Check == ContractChecks.Accepted), c => Assert.True(c.Passed));
+    }
+
+    [Fact]
+    public async Task Receiver_failing_first_attempts_gets_through_later_and_the_report_shows_where()
+    {
+        var seen = new ConcurrentDictionary<string, int>();
+        await using var receiver = await TestReceiver.VerifyingAsync(Secret, id => seen.AddOrUpdate(id, 1, (_, n) => n + 1) <= 2 ? 503 : 200);
+
+        var report = await RunAsync(receiver.Url);
+
+        Assert.True(report.Passed);
+        Assert.All(report.Events, e =>
+        {
+            Assert.Equal(3, e.Delivery.AcceptedAttempt!.Attempt);
+            Assert.Equal(TimeSpan.FromSeconds(215), e.Delivery.AcceptedAttempt.Offset);
+        });
+        var accepted = Check(report, "booking.completed", ContractChecks.Accepted);
+        Assert.Equal("#3 +215s", accepted.Summary);
+        Assert.Contains("after 503, 503", accepted.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Receiver_that_never_answers_fails_within_the_bounded_run()
+    {
+        await using var receiver = await TestReceiver.StartAsync(async (http, _) =>
+        {
+            await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            return 200;
+        });
+
+        var report = await ContractSuite.RunAsync(new SuiteOptions
+        {
+            Target = receiver.Url,
+            Secret = Secret,
+            // 1 s per attempt: the 5 s deadline ends the schedule long before its 15 attempts.
+            Timeout = TimeSpan.FromSeconds(1),
+            Events = [.. EventCatalog.Specific.Take(2)],
+        });
+
+        Assert.False(report.Passed);
+        Assert.Equal(2 * ContractChecks.All.Count, report.FailureCount);
+        Assert.True(report.DeadlineReached);
+        Assert.Contains("deadline", Check(report, "booking.scheduled", ContractChecks.Accepted).Detail, StringComparison.Ordinal);
+        Assert.Contains("no answer", Check(report, "booking.scheduled", ContractChecks.AnswersInTime).Detail, StringComparison.Ordinal);
+        Assert.False(report.Events[0].Delivery.Delivered);
+    }
+
+    [Fact]
+    public void Deadline_is_three_timeouts_with_a_floor()
+    {
+        var target = new Uri("http://127.0.0.1:1/");
+        Assert.Equal(TimeSpan.FromSeconds(30), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
+        Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions { Target = target, Secret = "x", Timeout = TimeSpan.FromSeconds(1) }.Deadline);
+    }
+
+    [Fact]
+    public void Display_target_drops_credentials()
+    {
+        Assert.Equal("https://hooks.example.com/x", ContractSuite.DisplayTarget(new Uri("https://user:pw@hooks.example.com/x")));
+    }
+}
