@@ -1,0 +1,171 @@
+using Google.Protobuf.WellKnownTypes;
+using OnceHub.Provider.Tests.Harness;
+using Pulumirpc;
+using Kind = Pulumirpc.PropertyDiff.Types.Kind;
+
+namespace OnceHub.Provider.Tests;
+
+[Collection(PluginCollection.Name)]
+public sealed class CheckDiffTests(PluginBuild build) : IAsyncLifetime
+{
+    private const string Https = "https://hooks.example.com/oncehub";
+    private ProviderSession _session = null!;
+
+    public async Task InitializeAsync()
+    {
+        _session = await ProviderSession.StartAsync(build);
+        await _session.ConfigureAsync("file:" + Directory.CreateTempSubdirectory("oncehub-check-").FullName);
+    }
+
+    public async Task DisposeAsync() => await _session.DisposeAsync();
+
+    public static TheoryData<string, Struct, string> BadInputs => new()
+    {
+        { "url", Props.Webhook("hooks", "http://hooks.example.com/oncehub", "booking"), "url must use https" },
+        { "url", Props.Webhook("hooks", "http://127.0.0.1:5080/hooks", "booking"), "oncehub:allowInsecureUrls" },
+        { "url", Props.Webhook("hooks", "/relative/path", "booking"), "absolute URL" },
+        { "url", Props.Webhook("hooks", "ftp://hooks.example.com/x", "booking"), "must use https, not ftp" },
+        { "url", Props.Of(("events", Props.L("booking"))), "url is required" },
+        { "url", Props.Of(("url", Value.ForNumber(3)), ("events", Props.L("booking"))), "url must be a string" },
+        { "name", Props.Webhook("--- ---", Https, "booking"), "letter or digit" },
+        { "name", Props.Of(("name", Value.ForBool(true)), ("url", Props.S(Https)), ("events", Props.L("booking"))), "name must be a string" },
+        { "events", Props.Webhook("hooks", Https), "at least one event" },
+        { "events", Props.Webhook("hooks", Https, "booking", "booking.exploded"), "events[1] 'booking.exploded' is not a OnceHub event" },
+        { "events", Props.Webhook("hooks", Https, "Booking"), "is not a OnceHub event" },
+        { "events", Props.Of(("url", Props.S(Https))), "events is required" },
+        { "events", Props.Of(("url", Props.S(Https)), ("events", Props.S("booking"))), "events must be a list of strings" },
+        { "color", Props.Of(("url", Props.S(Https)), ("events", Props.L("booking")), ("color", Props.S("red"))), "not an input" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Check_names_the_property_at_fault(string property, Struct news, string reason)
+    {
+        var response = await _session.CheckAsync("hooks", news);
+        Assert.Null(response.Inputs);
+        var failure = Assert.Single(response.Failures, f => f.Property == property);
+        Assert.Contains(reason, failure.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_autonames_from_the_seed_and_keeps_an_earlier_name()
+    {
+        var news = Props.Webhook(null, Https, "booking");
+        var first = await _session.CheckAsync("bookings", news, seed: [9, 9, 9]);
+        var again = await _session.CheckAsync("bookings", news, seed: [9, 9, 9]);
+        var other = await _session.CheckAsync("bookings", news, seed: [1, 2, 3]);
+
+        var name = Props.Str(first.Inputs, "name");
+        Assert.Matches("^bookings-[a-z0-9]{7}$", name);
+        Assert.Equal(name, Props.Str(again.Inputs, "name"));
+        Assert.NotEqual(name, Props.Str(other.Inputs, "name"));
+
+        var kept = await _session.CheckAsync("bookings", news, seed: [4, 4], olds: first.Inputs);
+        Assert.Equal(name, Props.Str(kept.Inputs, "name"));
+    }
+
+    [Fact]
+    public async Task Check_honours_the_engines_autonaming_options()
+    {
+        CheckRequest Request(CheckRequest.Types.AutonamingOptions.Types.Mode mode, string proposed) => new()
+        {
+            Urn = ProviderSession.Urn("bookings"),
+            Name = "bookings",
+            Type = ProviderSession.WebhookType,
+            News = Props.Webhook(null, Https, "booking"),
+            Autonaming = new CheckRequest.Types.AutonamingOptions { Mode = mode, ProposedName = proposed },
+        };
+
+        var proposed = await _session.Client.CheckAsync(Request(CheckRequest.Types.AutonamingOptions.Types.Mode.Propose, "dev-bookings"));
+        Assert.Equal("dev-bookings", Props.Str(proposed.Inputs, "name"));
+
+        var enforced = await _session.Client.CheckAsync(Request(CheckRequest.Types.AutonamingOptions.Types.Mode.Enforce, "exact"));
+        Assert.Equal("exact", Props.Str(enforced.Inputs, "name"));
+
+        var disabled = await _session.Client.CheckAsync(Request(CheckRequest.Types.AutonamingOptions.Types.Mode.Disable, ""));
+        Assert.Equal("name", Assert.Single(disabled.Failures).Property);
+    }
+
+    [Fact]
+    public async Task Check_drops_duplicate_events_keeps_composites_and_passes_unknowns_and_secrets_through()
+    {
+        var dupes = await _session.CheckAsync("hooks", Props.Webhook("hooks", Https, "booking.canceled", "conversation", "booking.canceled", "booking"));
+        Assert.Empty(dupes.Failures);
+        Assert.Equal(["booking.canceled", "conversation", "booking"], Props.List(dupes.Inputs, "events"));
+
+        var preview = await _session.CheckAsync("hooks", Props.Of(
+            ("name", Props.S("hooks")), ("url", Props.Unknown), ("events", Value.ForList(Props.S("booking"), Props.Unknown))));
+        Assert.Empty(preview.Failures);
+        Assert.True(Props.IsUnknown(preview.Inputs.Fields["url"]));
+        Assert.True(Props.IsUnknown(preview.Inputs.Fields["events"]));
+
+        var secretUrl = await _session.CheckAsync("hooks", Props.Of(
+            ("name", Props.S("hooks")), ("url", Props.Secret(Props.S(Https))), ("events", Props.L("booking"))));
+        Assert.True(Props.IsSecret(secretUrl.Inputs.Fields["url"]));
+        Assert.Equal(Https, Props.Str(secretUrl.Inputs, "url"));
+    }
+
+    private static Struct State(string name, string url, params string[] events)
+    {
+        var s = Props.Webhook(name, url, events);
+        s.Fields["secret"] = Props.Secret(Props.S("0123456789abcdef0123456789abcdef"));
+        s.Fields["apiVersion"] = Props.S("v2");
+        return s;
+    }
+
+    private Task<DiffResponse> Diff(Struct olds, Struct news, params string[] ignore)
+    {
+        var request = new DiffRequest
+        {
+            Id = "WHK-1",
+            Urn = ProviderSession.Urn("hooks"),
+            Type = ProviderSession.WebhookType,
+            Olds = olds,
+            News = news,
+            OldInputs = Props.Webhook(Props.Str(olds, "name"), Props.Str(olds, "url"), [.. Props.List(olds, "events")]),
+        };
+        request.IgnoreChanges.AddRange(ignore);
+        return _session.Client.DiffAsync(request).ResponseAsync;
+    }
+
+    [Fact]
+    public async Task Diff_sees_no_change_for_the_same_inputs_in_any_order()
+    {
+        var olds = State("hooks", Https, "booking", "conversation.closed");
+        var none = await Diff(olds, Props.Webhook("hooks", Https, "conversation.closed", "booking", "booking"));
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, none.Changes);
+        Assert.Empty(none.Replaces);
+    }
+
+    [Fact]
+    public async Task Diff_replaces_on_any_change_deleting_first_when_the_name_stays()
+    {
+        var olds = State("hooks", Https, "booking");
+
+        var url = await Diff(olds, Props.Webhook("hooks", Https + "/v2", "booking"));
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffSome, url.Changes);
+        Assert.Equal(["url"], url.Replaces);
+        Assert.True(url.DeleteBeforeReplace);
+        Assert.True(url.HasDetailedDiff);
+        Assert.Equal(Kind.UpdateReplace, url.DetailedDiff["url"].Kind);
+        Assert.True(url.DetailedDiff["url"].InputDiff);
+
+        var events = await Diff(olds, Props.Webhook("hooks", Https, "booking", "conversation"));
+        Assert.Equal(["events"], events.Replaces);
+        Assert.True(events.DeleteBeforeReplace);
+
+        var renamed = await Diff(olds, Props.Webhook("hooks-2", Https + "/v2", "booking"));
+        Assert.Equal(["name", "url"], renamed.Replaces.Order());
+        Assert.False(renamed.DeleteBeforeReplace);
+
+        var unknownName = await Diff(olds, Props.Of(("name", Props.Unknown), ("url", Props.S(Https)), ("events", Props.L("booking"))));
+        Assert.Equal(["name"], unknownName.Replaces);
+        Assert.True(unknownName.DeleteBeforeReplace);
+
+        var ignored = await Diff(olds, Props.Webhook("hooks", Https + "/v2", "booking"), "url");
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, ignored.Changes);
+
+        // The secret never shows up in a diff.
+        Assert.DoesNotContain("0123456789abcdef", url.ToString(), StringComparison.Ordinal);
+    }
+}

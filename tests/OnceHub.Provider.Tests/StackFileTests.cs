@@ -1,0 +1,163 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Google.Protobuf.WellKnownTypes;
+using OnceHub.Provider.Tests.Harness;
+using Pulumirpc;
+
+namespace OnceHub.Provider.Tests;
+
+/// <summary>Pulumi.yaml and Pulumi.dev.yaml against Pulumi's project schema and the provider's own schema.</summary>
+[Collection(PluginCollection.Name)]
+public sealed partial class StackFileTests(PluginBuild build)
+{
+    private const string Project = "oncehub-webhooks";
+
+    private JsonNode ProjectFile => Yaml.Load(Path.Combine(build.RepoRoot, "Pulumi.yaml"))!;
+
+    private JsonNode DevStack => Yaml.Load(Path.Combine(build.RepoRoot, "Pulumi.dev.yaml"))!;
+
+    [Fact]
+    public async Task Pulumi_yaml_is_valid_against_the_project_schema()
+    {
+        var schema = await SchemaValidation.LoadAsync("project.schema.json");
+        var errors = schema.Validate(ProjectFile.ToJsonString());
+        Assert.True(errors.Count == 0, SchemaValidation.Describe(errors));
+
+        // The validator is not vacuous: a plugin entry without its path is refused.
+        var broken = ProjectFile;
+        broken["plugins"]!["providers"]![0]!.AsObject().Remove("path");
+        Assert.NotEmpty(schema.Validate(broken.ToJsonString()));
+
+        Assert.Equal(Project, (string?)ProjectFile["name"]);
+        Assert.Equal("yaml", (string?)ProjectFile["runtime"]);
+    }
+
+    [Fact]
+    public void Pulumi_yaml_loads_the_plugin_from_where_the_build_step_publishes_it()
+    {
+        var provider = Assert.Single(ProjectFile["plugins"]!["providers"]!.AsArray());
+        Assert.Equal("oncehub", (string?)provider!["name"]);
+        var folder = Path.GetFullPath((string)provider["path"]!, build.RepoRoot);
+        Assert.Equal(Path.TrimEndingDirectorySeparator(build.PluginFolder), Path.TrimEndingDirectorySeparator(folder));
+        Assert.True(File.Exists(Path.Combine(folder, PluginBuild.BinaryName)));
+    }
+
+    [Fact]
+    public async Task Every_oncehub_type_and_property_Pulumi_yaml_uses_exists_in_the_schema()
+    {
+        var schema = await Schema();
+        var resources = ProjectFile["resources"]!.AsObject();
+        var oncehub = resources.Where(r => ((string)r.Value!["type"]!).StartsWith("oncehub:", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(oncehub);
+
+        foreach (var (name, resource) in oncehub)
+        {
+            var type = (string)resource!["type"]!;
+            var spec = schema["resources"]![type];
+            Assert.True(spec is not null, $"{name}: type {type} is not in the schema");
+            foreach (var (property, _) in resource["properties"]!.AsObject())
+            {
+                Assert.True(spec!["inputProperties"]![property] is not null, $"{name}: {type} has no input '{property}'");
+            }
+
+            foreach (var required in spec!["requiredInputs"]!.AsArray())
+            {
+                Assert.True(resource["properties"]![(string)required!] is not null, $"{name}: required input '{required}' missing");
+            }
+        }
+
+        // Every ${resource.property} read from an oncehub resource names an output of its type.
+        var text = await File.ReadAllTextAsync(Path.Combine(build.RepoRoot, "Pulumi.yaml"));
+        var references = Reference().Matches(text).Select(m => (Resource: m.Groups[1].Value, Property: m.Groups[2].Value)).ToList();
+        Assert.Contains(references, r => r.Property == "secret");
+        foreach (var (resource, property) in references.Where(r => oncehub.Any(o => o.Key == r.Resource)))
+        {
+            var type = (string)resources[resource]!["type"]!;
+            Assert.True(property is "id" or "urn" || schema["resources"]![type]!["properties"]![property] is not null,
+                $"${{{resource}.{property}}}: {type} has no output '{property}'");
+        }
+
+        // Secrets stay secret: the schema marks the output the stack exports.
+        Assert.True((bool)schema["resources"]!["oncehub:index:Webhook"]!["properties"]!["secret"]!["secret"]!);
+    }
+
+    [Fact]
+    public void The_contract_gate_runs_after_the_webhooks_with_the_secret_in_its_environment()
+    {
+        var resources = ProjectFile["resources"]!.AsObject();
+        var gates = resources.Where(r => (string?)r.Value!["type"] == "command:local:Command").ToList();
+        Assert.NotEmpty(gates);
+        foreach (var (name, gate) in gates)
+        {
+            var create = (string)gate!["properties"]!["create"]!;
+            Assert.Contains("dotnet run --project contracts/OnceHub.Contracts.Cli -- verify", create, StringComparison.Ordinal);
+            Assert.DoesNotContain("--secret", create, StringComparison.Ordinal);
+            Assert.Matches(@"^\$\{\w+\.secret\}$", (string)gate["properties"]!["environment"]!["ONCEHUB_WEBHOOK_SECRET"]!);
+            Assert.NotEmpty(gate["properties"]!["triggers"]!.AsArray());
+            Assert.NotEmpty(gate["options"]!["dependsOn"]!.AsArray());
+            Assert.True(File.Exists(Path.Combine(build.RepoRoot, "contracts", "OnceHub.Contracts.Cli", "OnceHub.Contracts.Cli.csproj")), name);
+        }
+    }
+
+    /// <summary>
+    /// A stack file has no <c>name</c>, which project.schema.json requires; so its keys are checked
+    /// against what they configure: the project's declared config and the provider's config schema.
+    /// </summary>
+    [Fact]
+    public async Task Pulumi_dev_yaml_sets_only_declared_config_with_values_the_provider_accepts()
+    {
+        var schema = await Schema();
+        Assert.Equal("passphrase", (string?)DevStack["secretsprovider"]);
+        var declared = ProjectFile["config"]!.AsObject();
+        var config = DevStack["config"]!.AsObject();
+        var providerConfig = new Struct();
+        foreach (var (key, value) in config)
+        {
+            var (ns, name) = (key[..key.IndexOf(':')], key[(key.IndexOf(':') + 1)..]);
+            if (ns == "oncehub")
+            {
+                var variable = schema["config"]!["variables"]![name];
+                Assert.True(variable is not null, $"{key} is not a config variable of the oncehub provider");
+                Assert.Equal((string)variable!["type"]!, value!.GetValueKind() is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False ? "boolean" : "string");
+                providerConfig.Fields[name] = value.GetValueKind() == System.Text.Json.JsonValueKind.String
+                    ? Value.ForString((string)value!)
+                    : Value.ForBool((bool)value!);
+            }
+            else
+            {
+                Assert.Equal(Project, ns);
+                Assert.True(declared[name] is not null, $"{key} is not declared in Pulumi.yaml's config");
+                Assert.Equal("string", (string)declared[name]!["type"]!);
+            }
+        }
+
+        // The dev stack needs no API key: its account is a file: folder.
+        Assert.DoesNotContain("oncehub:apiKey", config.Select(c => c.Key));
+
+        await using var session = await ProviderSession.StartAsync(build, workingDirectory: Directory.CreateTempSubdirectory("oncehub-dev-").FullName);
+        var checkedConfig = await session.Client.CheckConfigAsync(new CheckRequest { News = providerConfig });
+        Assert.Empty(checkedConfig.Failures);
+        await session.Client.ConfigureAsync(new ConfigureRequest { Args = providerConfig });
+
+        // The webhooks Pulumi.yaml declares pass Check with the dev stack's values.
+        var receiver = (string)config[$"{Project}:receiverUrl"]!;
+        foreach (var (name, resource) in ProjectFile["resources"]!.AsObject().Where(r => (string?)r.Value!["type"] == "oncehub:index:Webhook"))
+        {
+            var url = ((string)resource!["properties"]!["url"]!).Replace("${receiverUrl}", receiver, StringComparison.Ordinal);
+            var eventsFrom = (string)resource["properties"]!["events"]!;
+            Assert.Matches(@"^\$\{\w+\}$", eventsFrom);
+            var events = declared[eventsFrom[2..^1]]!["default"]!.AsArray().Select(e => (string)e!).ToArray();
+            var check = await session.CheckAsync(name, Props.Webhook(null, url, events));
+            Assert.Empty(check.Failures);
+        }
+    }
+
+    private async Task<JsonNode> Schema()
+    {
+        await using var session = await ProviderSession.StartAsync(build);
+        return JsonNode.Parse((await session.Client.GetSchemaAsync(new GetSchemaRequest())).Schema)!;
+    }
+
+    [GeneratedRegex(@"\$\{([A-Za-z][\w-]*)\.(\w+)\}")]
+    private static partial Regex Reference();
+}
