@@ -131,8 +131,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         var reportPath = parsed.Value("--report");
         if (reportPath is not null)
         {
+            // An empty or NUL-bearing path makes Path.GetFullPath throw: check it first.
+            if (reportPath.Length == 0 || reportPath.Contains('\0', StringComparison.Ordinal))
+            {
+                throw new UsageException("--report: give the path of the JUnit XML file to write");
+            }
             var dir = Path.GetDirectoryName(Path.GetFullPath(reportPath));
-            if (reportPath.Length == 0 || (dir is not null && !Directory.Exists(dir)))
+            if (dir is not null && !Directory.Exists(dir))
             {
                 throw new UsageException($"--report: the folder of '{Parsing.Printable(reportPath)}' does not exist");
             }

@@ -133,8 +133,10 @@ public sealed class ReferenceReceiver : IAsyncDisposable
                     // Keep this quick (queue heavy work): OnceHub counts a slow answer as a failure.
                     await handler(new ReceivedEvent(id, type, payload.RootElement.Clone()), http.RequestAborted);
                 }
-                catch (Exception) when (!http.RequestAborted.IsCancellationRequested)
+                catch (Exception)
                 {
+                    // Whatever stopped the handler (its own failure, or OnceHub hanging up and so
+                    // cancelling it), the event was not processed: forget the id so the retry is.
                     store.Forget(id);
                     return Results.Text("processing failed", statusCode: StatusCodes.Status500InternalServerError);
                 }

@@ -109,17 +109,20 @@ public static class WebhookRules
                     "events", $"Unknown event '{name}' in events: expected one of {string.Join(", ", EventCatalog.SubscribableNames)}");
             }
 
-            if (!result.Contains(name, StringComparer.Ordinal))
-            {
-                result.Add(name);
-            }
-
+            result.Add(name);
             index++;
         }
 
         return result.Count == 0
             ? ApiError.Invalid("events", "events must list at least one event")
-            : AccountResult<IReadOnlyList<string>>.Ok(result);
+            : AccountResult<IReadOnlyList<string>>.Ok(WithoutRepeats(result));
+    }
+
+    /// <summary>Repeated events dropped, keeping each name's first occurrence: the list as OnceHub stores it.</summary>
+    public static IReadOnlyList<string> WithoutRepeats(IEnumerable<string> events)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return [.. events.Where(seen.Add)];
     }
 
     /// <summary>Checks listing parameters as they arrive in a query string.</summary>

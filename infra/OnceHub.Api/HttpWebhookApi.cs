@@ -58,14 +58,25 @@ internal sealed class HttpWebhookApi : IWebhookApi
                 _create, () => new RestRequest("webhooks", Method.Post).AddStringBody(body, ContentType.Json), what, cancellationToken);
             if (IsSuccess(response))
             {
-                return ParseWebhook(response, what);
+                try
+                {
+                    return ParseWebhook(response, what);
+                }
+                catch (OnceHubApiException unreadable)
+                {
+                    // Created, but the answer cannot be read: adopt it as after a lost answer rather
+                    // than report a failure that leaves the webhook behind.
+                    failure = unreadable;
+                }
             }
-
-            failure = ErrorFrom(response, what);
-            if (failure.StatusCode < 500)
+            else
             {
-                // A definite refusal (400, 401, 409, a 429 past its retries): nothing was created.
-                throw failure;
+                failure = ErrorFrom(response, what);
+                if (failure.StatusCode < 500)
+                {
+                    // A definite refusal (400, 401, 409, a 429 past its retries): nothing was created.
+                    throw failure;
+                }
             }
         }
         catch (OnceHubApiException noAnswer) when (noAnswer.StatusCode == 0)

@@ -123,6 +123,45 @@ public sealed class ResponseValidationTests
     }
 
     [Fact]
+    public async Task A_create_answered_2xx_but_unreadable_adopts_the_committed_webhook()
+    {
+        // The POST committed but its answer is garbage; the listing shows the webhook.
+        const string listed = "{\"object\":\"list\",\"has_more\":false,\"data\":[{\"object\":\"webhook\",\"id\":\"WHK-ADOPTED\",\"name\":\"n\",\"url\":\"https://a.example.com/h\",\"events\":[\"booking\"],\"api_version\":\"v2\",\"creation_time\":\"2026-01-01T00:00:00Z\"}]}";
+        var posts = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.Run(async ctx =>
+        {
+            ctx.Response.ContentType = "application/json";
+            if (HttpMethods.IsPost(ctx.Request.Method))
+            {
+                Interlocked.Increment(ref posts);
+                ctx.Response.StatusCode = 201;
+                await ctx.Response.WriteAsync("<html>created</html>");
+                return;
+            }
+
+            await ctx.Response.WriteAsync(listed);
+        });
+        await app.StartAsync();
+        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        using var client = OnceHubClient.Create(new OnceHubClientOptions
+        {
+            BaseUrl = new Uri($"http://127.0.0.1:{address.Port}/v2"),
+            ApiKey = Key,
+            MaxAttempts = 1,
+        });
+
+        var created = await client.CreateAsync(new WebhookRequest("n", "https://a.example.com/h", ["booking"]));
+
+        Assert.Equal("WHK-ADOPTED", created.Id);
+        Assert.Null(created.Secret);
+        Assert.Equal(1, posts); // adopted, never re-sent
+    }
+
+    [Fact]
     public async Task The_nested_error_spelling_is_understood()
     {
         var (app, client) = await Stub(409, "{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"taken\",\"param\":\"name\"}}");

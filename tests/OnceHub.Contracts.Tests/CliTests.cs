@@ -197,6 +197,8 @@ public sealed class CliTests : IDisposable
         new[] { "verify", "--timeout", "-1" },
         new[] { "verify", "--events", "booking.created" },
         new[] { "verify", "--report", "/nonexistent-folder-for-test/r.xml" },
+        new[] { "verify", "--report", "" },
+        new[] { "verify", "--report=" },
         new[] { "verify", "--timeout" },
         new[] { "schedule", "--outage", "5x" },
         new[] { "schedule", "--outage", "h5" },

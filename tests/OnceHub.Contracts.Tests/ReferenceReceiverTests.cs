@@ -15,7 +15,7 @@ public sealed class ReferenceReceiverTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Task<HttpResponseMessage> PostAsync(Uri url, byte[] body, string? signature)
+    private static Task<HttpResponseMessage> PostAsync(Uri url, byte[] body, string? signature, CancellationToken cancellationToken = default)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new("application/json");
@@ -23,7 +23,7 @@ public sealed class ReferenceReceiverTests : IDisposable
         {
             request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, signature);
         }
-        return Http.SendAsync(request);
+        return Http.SendAsync(request, cancellationToken);
     }
 
     private static string SignNow(byte[] body, string secret = Secret) => new WebhookSigner(secret).CreateHeader(body);
@@ -129,6 +129,61 @@ public sealed class ReferenceReceiverTests : IDisposable
 
         Assert.Equal(HttpStatusCode.InternalServerError, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(2, calls);
+        Assert.Equal(1, receiver.ProcessedCount);
+    }
+
+    [Fact]
+    public async Task A_handler_cancelled_by_a_hang_up_leaves_the_event_for_the_retry()
+    {
+        var calls = 0;
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions
+        {
+            Secrets = [Secret],
+            OnEvent = async (e, ct) =>
+            {
+                if (Interlocked.Increment(ref calls) == 1)
+                {
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, ct);
+                    }
+                    finally
+                    {
+                        cancelled.TrySetResult();
+                    }
+                }
+            },
+        });
+        var body = Sample();
+
+        // The sender gives up while the handler runs, as OnceHub does after its timeout.
+        using (var impatient = new CancellationTokenSource())
+        {
+            var first = PostAsync(receiver.Url, body, SignNow(body), impatient.Token);
+            while (Volatile.Read(ref calls) == 0)
+            {
+                await Task.Delay(10);
+            }
+            await impatient.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        }
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The retry is processed, not acknowledged as a duplicate of an event that never completed.
+        var processed = false;
+        for (var i = 0; i < 100 && !processed; i++)
+        {
+            using var retry = await PostAsync(receiver.Url, body, SignNow(body));
+            Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+            processed = await retry.Content.ReadAsStringAsync() == "processed";
+            if (!processed)
+            {
+                await Task.Delay(20);
+            }
+        }
+        Assert.True(processed, "every retry was taken for a duplicate of the cancelled delivery");
         Assert.Equal(2, calls);
         Assert.Equal(1, receiver.ProcessedCount);
     }

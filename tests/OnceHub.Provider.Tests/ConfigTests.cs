@@ -126,5 +126,16 @@ public sealed class ConfigTests(PluginBuild build)
 
         var same = await session.Client.DiffConfigAsync(new DiffRequest { Olds = olds, OldInputs = olds, News = olds });
         Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, same.Changes);
+
+        // Spelling out the defaults is the same account: replacing the provider would replace every webhook.
+        var implicitDefaults = Props.Of(("apiKey", Props.Secret(Props.S(Key))));
+        var spelledOut = await session.Client.DiffConfigAsync(new DiffRequest
+        {
+            Olds = implicitDefaults,
+            OldInputs = implicitDefaults,
+            News = Props.Of(("apiUrl", Props.S("https://api.oncehub.com/v2")), ("apiKey", Props.Secret(Props.S(Key))), ("allowInsecureUrls", Value.ForBool(false))),
+        });
+        Assert.Equal(DiffResponse.Types.DiffChanges.DiffNone, spelledOut.Changes);
+        Assert.Empty(spelledOut.Replaces);
     }
 }

@@ -24,6 +24,12 @@ public readonly record struct Prop<T>(T? Value, bool Known, bool Secret)
 
     public static Prop<T> Unknown(bool secret = false) => new(default, false, secret);
 
+    // Records print every field; a secret's value must never reach a log line.
+    public override string ToString() =>
+        !Known ? (Secret ? "Prop { unknown, secret }" : "Prop { unknown }")
+        : Secret ? "Prop { *** }"
+        : $"Prop {{ {Value} }}";
+
     /// <summary>Transforms a known value, keeping the unknown and secret state.</summary>
     public Prop<TOut> Map<TOut>(Func<T, TOut> map)
         where TOut : notnull =>

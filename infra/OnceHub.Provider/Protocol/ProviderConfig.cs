@@ -29,6 +29,14 @@ public static class ProviderConfig
 
     private const string VariablePrefix = Package + ":config:";
 
+    /// <summary>The default of a config key as text (as <c>DiffConfig</c> compares values), or null when it has none.</summary>
+    public static string? DefaultText(string key) => key switch
+    {
+        ApiUrl => OnceHubClientOptions.DefaultBaseUrl,
+        AllowInsecureUrls => "false",
+        _ => null,
+    };
+
     /// <summary>
     /// Older engines send config only as <c>oncehub:config:&lt;key&gt;</c> strings; turns them into the
     /// same Struct shape that <c>args</c> carries, so there is one parser.

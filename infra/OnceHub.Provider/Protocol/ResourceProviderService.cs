@@ -84,8 +84,9 @@ public sealed class ResourceProviderService(
         var olds = request.OldInputs is { Fields.Count: > 0 } ? request.OldInputs : request.Olds;
         foreach (var key in new[] { ProviderConfig.ApiUrl, ProviderConfig.ApiKey, ProviderConfig.AllowInsecureUrls })
         {
-            var before = Plain(olds, key);
-            var after = Plain(request.News, key);
+            // An unset key means its default: spelling the default out is no change (and no replacement).
+            var before = Plain(olds, key) ?? ProviderConfig.DefaultText(key);
+            var after = Plain(request.News, key) ?? ProviderConfig.DefaultText(key);
             if (Equals(before, after))
             {
                 continue;

@@ -25,7 +25,14 @@ public enum AutonameMode
 /// <param name="ProposedName">The engine's proposal, when it made one.</param>
 public sealed record Autonaming(string LogicalName, ReadOnlyMemory<byte> RandomSeed, AutonameMode? Mode, string? ProposedName);
 
-public sealed record CheckResult(Struct? Inputs, IReadOnlyList<Failure> Failures);
+public sealed record CheckResult(Struct? Inputs, IReadOnlyList<Failure> Failures)
+{
+    // The inputs may hold values the user marked secret: print their keys only.
+    public override string ToString() =>
+        $"CheckResult {{ Inputs = [{Keys(Inputs)}], Failures = {Failures.Count} }}";
+
+    internal static string Keys(Struct? properties) => properties is null ? "" : string.Join(", ", properties.Fields.Keys);
+}
 
 public enum ChangeKind
 {
@@ -40,10 +47,20 @@ public sealed record DiffResult(IReadOnlyDictionary<string, ChangeKind> Changes,
 /// <param name="Id">The <c>WHK-</c> id; empty for a preview.</param>
 /// <param name="Outputs">The output properties.</param>
 /// <param name="SecretMissing">OnceHub returned no signing secret (its create answers were lost twice).</param>
-public sealed record CreateResult(string Id, Struct Outputs, bool SecretMissing = false);
+public sealed record CreateResult(string Id, Struct Outputs, bool SecretMissing = false)
+{
+    // The outputs hold the signing secret: print their keys only.
+    public override string ToString() =>
+        $"CreateResult {{ Id = {Id}, Outputs = [{CheckResult.Keys(Outputs)}], SecretMissing = {SecretMissing} }}";
+}
 
 /// <summary>A missing webhook has an empty <see cref="Id"/> and no properties.</summary>
-public sealed record ReadResult(string Id, Struct? Outputs, Struct? Inputs);
+public sealed record ReadResult(string Id, Struct? Outputs, Struct? Inputs)
+{
+    // The outputs hold the signing secret: print their keys only.
+    public override string ToString() =>
+        $"ReadResult {{ Id = {Id}, Outputs = [{CheckResult.Keys(Outputs)}], Inputs = [{CheckResult.Keys(Inputs)}] }}";
+}
 
 /// <summary>
 /// The <c>oncehub:index:Webhook</c> resource: validation, diffing and CRUD over OnceHub's webhook API.
@@ -265,7 +282,7 @@ public sealed class WebhookResource(Redactor redactor)
     /// Duplicates are dropped, keeping each event's first position, just as OnceHub stores them; doing
     /// it here keeps the checked inputs equal to what a refresh reads back, so there is no lasting diff.
     /// </summary>
-    public static IReadOnlyList<string> Normalize(IEnumerable<string> events) => [.. events.Distinct(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> Normalize(IEnumerable<string> events) => WebhookRules.WithoutRepeats(events);
 
     /// <summary>No name given: keep the earlier one, else follow the engine's autonaming options, else autoname.</summary>
     private static Prop<string> ChooseName(PropertyReader old, Autonaming naming, List<Failure> failures)
@@ -291,9 +308,10 @@ public sealed class WebhookResource(Redactor redactor)
         }
     }
 
+    // The account's rules (WebhookRules) decide; the provider only words the failure for Pulumi.
     private static void CheckName(string name, List<Failure> failures)
     {
-        if (!name.Any(char.IsLetterOrDigit))
+        if (WebhookRules.CheckName(name) is not null)
         {
             failures.Add(new(Name, "name must contain at least one letter or digit."));
         }
@@ -301,13 +319,18 @@ public sealed class WebhookResource(Redactor redactor)
 
     private static void CheckUrl(string text, bool allowInsecureUrls, List<Failure> failures)
     {
+        if (WebhookRules.CheckUrl(text, allowInsecureUrls) is not { } refusal)
+        {
+            return;
+        }
+
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.IsFile)
         {
             failures.Add(new(Url, "url must be an absolute URL such as https://hooks.example.com/oncehub."));
         }
         else if (uri.Scheme == Uri.UriSchemeHttps)
         {
-            return;
+            failures.Add(new(Url, Errors.Sentence(refusal.Message)));
         }
         else if (uri.Scheme != Uri.UriSchemeHttp)
         {
@@ -320,6 +343,10 @@ public sealed class WebhookResource(Redactor redactor)
         else if (!WebhookRules.IsLoopbackHost(uri.Host))
         {
             failures.Add(new(Url, "url may use plain http only for a loopback address (127.0.0.1, [::1] or localhost), even with oncehub:allowInsecureUrls."));
+        }
+        else
+        {
+            failures.Add(new(Url, Errors.Sentence(refusal.Message)));
         }
     }
 

@@ -78,6 +78,7 @@ public sealed class PluginBuild
             Directory.Delete(PluginFolder, recursive: true);
         }
 
+        var started = DateTime.UtcNow;
         var (code, log) = RunPublish();
         if (code != 0 && MissingNativeToolchain(log))
         {
@@ -91,8 +92,9 @@ public sealed class PluginBuild
             throw new InvalidOperationException($"dotnet publish of the plugin failed ({code}):\n{log}");
         }
 
-        // A publish that changed nothing keeps the old timestamp; mark it fresh for the next run.
-        File.SetLastWriteTimeUtc(BinaryPath, DateTime.UtcNow);
+        // A publish that changed nothing keeps the old timestamp; mark it built from the sources as
+        // they were when it started, so a source saved during the publish still counts as newer.
+        File.SetLastWriteTimeUtc(BinaryPath, started);
     }
 
     private static bool MissingNativeToolchain(string log) =>
