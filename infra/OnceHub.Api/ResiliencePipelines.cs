@@ -8,9 +8,9 @@ using RestSharp;
 namespace OnceHub.Api;
 
 /// <summary>
-/// The client's resilience, as small pipelines composed outermost first: total timeout, retry,
-/// attempt timeout. The retry waits run on <see cref="OnceHubClientOptions.TimeProvider"/>;
-/// both timeouts on real time.
+/// The client's resilience, as small pipelines composed outermost first: total timeout, rate-limit
+/// retry, transient-failure retry, attempt timeout. The retry waits run on
+/// <see cref="OnceHubClientOptions.TimeProvider"/>; both timeouts on real time.
 /// </summary>
 internal static class ResiliencePipelines
 {
@@ -19,7 +19,7 @@ internal static class ResiliencePipelines
         Compose(options, log, outcome => outcome switch
         {
             { Exception: TimeoutRejectedException or HttpRequestException } => true,
-            { Result: { } response } => IsRetriableRateLimit(response, options) || (int)response.StatusCode >= 500,
+            { Result: { } response } => (int)response.StatusCode >= 500,
             _ => false,
         });
 
@@ -28,12 +28,8 @@ internal static class ResiliencePipelines
     /// established. Ambiguous failures are left to the caller's reconciliation.
     /// </summary>
     public static ResiliencePipeline<RestResponse> NonIdempotent(OnceHubClientOptions options, Action<string>? log) =>
-        Compose(options, log, outcome => outcome switch
-        {
-            { Exception: HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } } => true,
-            { Result: { } response } => IsRetriableRateLimit(response, options),
-            _ => false,
-        });
+        Compose(options, log, outcome =>
+            outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError });
 
     private static ResiliencePipeline<RestResponse> Compose(
         OnceHubClientOptions options, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
@@ -44,23 +40,29 @@ internal static class ResiliencePipelines
         var attempt = new ResiliencePipelineBuilder<RestResponse>()
             .AddTimeout(options.AttemptTimeout)
             .Build();
-        var composed = new ResiliencePipelineBuilder<RestResponse>().AddPipeline(total);
+        // A 429 commits nothing and says when to come back: waiting it out is bounded by the total
+        // timeout alone, so a burst of calls drains at the API's rate instead of failing after
+        // MaxAttempts, which bounds the transient failures.
+        var composed = new ResiliencePipelineBuilder<RestResponse>()
+            .AddPipeline(total)
+            .AddPipeline(Retry(options, log, int.MaxValue, outcome => outcome.Result is { } response && IsRetriableRateLimit(response, options)));
         if (options.MaxAttempts > 1)
         {
-            composed.AddPipeline(Retry(options, log, shouldRetry));
+            composed.AddPipeline(Retry(options, log, options.MaxAttempts - 1, shouldRetry));
         }
 
         return composed.AddPipeline(attempt).Build();
     }
 
     private static ResiliencePipeline<RestResponse> Retry(
-        OnceHubClientOptions options, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
+        OnceHubClientOptions options, Action<string>? log, int maxRetries, Func<Outcome<RestResponse>, bool> shouldRetry)
     {
         var clock = options.TimeProvider;
+        var bound = maxRetries == int.MaxValue ? "until the total timeout" : $"of {maxRetries + 1}";
         return new ResiliencePipelineBuilder<RestResponse> { TimeProvider = clock }
             .AddRetry(new RetryStrategyOptions<RestResponse>
             {
-                MaxRetryAttempts = options.MaxAttempts - 1,
+                MaxRetryAttempts = maxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = options.RetryBaseDelay,
@@ -71,7 +73,7 @@ internal static class ResiliencePipelines
                 OnRetry = args =>
                 {
                     log?.Invoke(
-                        $"OnceHub {Describe(args.Context)}: {Describe(args.Outcome)}; attempt {args.AttemptNumber + 2} of {options.MaxAttempts} in {args.RetryDelay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+                        $"OnceHub {Describe(args.Context)}: {Describe(args.Outcome)}; attempt {args.AttemptNumber + 2} {bound} in {args.RetryDelay.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
                     return default;
                 },
             })

@@ -46,7 +46,7 @@ public sealed record DiffResult(IReadOnlyDictionary<string, ChangeKind> Changes,
 
 /// <param name="Id">The <c>WHK-</c> id; empty for a preview.</param>
 /// <param name="Outputs">The output properties.</param>
-/// <param name="SecretMissing">OnceHub returned no signing secret (its create answers were lost twice).</param>
+/// <param name="SecretMissing">OnceHub returned no signing secret (a create answer was lost and the webhook could not be swapped for a fresh one).</param>
 public sealed record CreateResult(string Id, Struct Outputs, bool SecretMissing = false)
 {
     // The outputs hold the signing secret: print their keys only.
@@ -208,7 +208,17 @@ public sealed class WebhookResource(Redactor redactor)
         {
             // The answer was lost and the client adopted the committed webhook, but OnceHub shows the
             // secret only in a create answer: swap it for a fresh one so the stack holds a usable secret.
-            await client.DeleteAsync(created.Id, cancellationToken);
+            try
+            {
+                await client.DeleteAsync(created.Id, cancellationToken);
+            }
+            catch (OnceHubApiException)
+            {
+                // Could not swap it: keep the adopted webhook in the stack (the caller warns that its
+                // secret is missing) rather than leave a webhook the stack does not know about.
+                return new(created.Id, Outputs(created, null, inputs), SecretMissing: true);
+            }
+
             created = await client.CreateAsync(request, cancellationToken);
         }
 
