@@ -10,12 +10,21 @@ using OnceHub.Provider.Resources;
 // The engine runs: pulumi-resource-oncehub [flags...] <engine address>, and reads the port from stdout.
 var commandLine = CommandLine.Parse(args);
 
-// No args to the host: the engine's flags are not ASP.NET configuration.
-var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+// The empty builder reads no configuration files: the engine starts plugins in the project folder,
+// and a reloadable appsettings source would watch every directory below it, which dominated cold
+// start. No args to the host either: the engine's flags are not ASP.NET configuration.
+var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+builder.WebHost.UseKestrelCore();
+builder.Services.AddRoutingCore();
 
-builder.Logging.ClearProviders();
-builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
-builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+// Users see the provider's messages through the engine's Log RPC; stderr logging, whose console
+// logger costs start-up time, is there when the engine asks for it (-v, --logtostderr).
+if (commandLine.Verbosity > 0 || commandLine.LogToStderr)
+{
+    builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+    builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+}
+
 builder.Logging.SetMinimumLevel(commandLine.MinimumLevel);
 builder.Logging.AddFilter("Microsoft", commandLine.MinimumLevel < LogLevel.Warning ? LogLevel.Information : LogLevel.Warning);
 builder.Logging.AddFilter("Grpc", commandLine.MinimumLevel < LogLevel.Warning ? LogLevel.Information : LogLevel.Warning);
