@@ -80,52 +80,56 @@ public static class PackageSchema
 
     private static void WriteConfigProperties(Utf8JsonWriter w)
     {
-        w.WriteStartObject(ProviderConfig.ApiKey);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            $"The OnceHub API key (sent as the API-Key header). Required for an http(s) apiUrl; a file: account needs none. Falls back to the {ProviderConfig.ApiKeyEnvironmentVariable} environment variable.");
-        w.WriteBoolean("secret", true);
-        w.WriteStartObject("defaultInfo");
-        w.WriteStartArray("environment");
-        w.WriteStringValue(ProviderConfig.ApiKeyEnvironmentVariable);
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteEndObject();
+        WriteProperty(w, ProviderConfig.ApiKey, "string",
+            $"The OnceHub API key (sent as the API-Key header). Required for an http(s) apiUrl; a file: account needs none. Falls back to the {ProviderConfig.ApiKeyEnvironmentVariable} environment variable.",
+            () =>
+            {
+                w.WriteBoolean("secret", true);
+                w.WriteStartObject("defaultInfo");
+                w.WriteStartArray("environment");
+                w.WriteStringValue(ProviderConfig.ApiKeyEnvironmentVariable);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
 
-        w.WriteStartObject(ProviderConfig.ApiUrl);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            "Where OnceHub is: an https base URL (plain http only on a loopback address, such as a local emulator), or a file: URI of an embedded local account folder (a relative path is taken from the project folder, e.g. file:./.oncehub/dev-account).");
-        w.WriteString("default", OnceHubClientOptions.DefaultBaseUrl);
-        w.WriteEndObject();
+        WriteProperty(w, ProviderConfig.ApiUrl, "string",
+            "Where OnceHub is: an https base URL (plain http only on a loopback address, such as a local emulator), or a file: URI of an embedded local account folder (a relative path is taken from the project folder, e.g. file:./.oncehub/dev-account).",
+            () => w.WriteString("default", OnceHubClientOptions.DefaultBaseUrl));
 
-        w.WriteStartObject(ProviderConfig.AllowInsecureUrls);
-        w.WriteString("type", "boolean");
-        w.WriteString("description",
-            "Let webhook urls use plain http on a loopback address (http://127.0.0.1, http://localhost) for local stacks. Default false: https only.");
-        w.WriteBoolean("default", false);
+        WriteProperty(w, ProviderConfig.AllowInsecureUrls, "boolean",
+            "Let webhook urls use plain http on a loopback address (http://127.0.0.1, http://localhost) for local stacks. Default false: https only.",
+            () => w.WriteBoolean("default", false));
+    }
+
+    /// <summary>One property: its type and description, then whatever else <paramref name="rest"/> says of it.</summary>
+    private static void WriteProperty(Utf8JsonWriter w, string name, string type, string description, Action? rest = null)
+    {
+        w.WriteStartObject(name);
+        w.WriteString("type", type);
+        w.WriteString("description", description);
+        rest?.Invoke();
         w.WriteEndObject();
     }
 
     private static void WriteEventType(Utf8JsonWriter w)
     {
-        w.WriteStartObject(EventTypeToken);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            "An event a webhook subscribes to: a specific event, or a composite (booking, conversation) that stands for every event of its family.");
-        w.WriteStartArray("enum");
-        foreach (var (composite, family) in EventCatalog.Composites)
-        {
-            WriteEnumValue(w, composite, $"Every {family.WireName()} event.");
-        }
+        WriteProperty(w, EventTypeToken, "string",
+            "An event a webhook subscribes to: a specific event, or a composite (booking, conversation) that stands for every event of its family.",
+            () =>
+            {
+                w.WriteStartArray("enum");
+                foreach (var (composite, family) in EventCatalog.Composites)
+                {
+                    WriteEnumValue(w, composite, $"Every {family.WireName()} event.");
+                }
 
-        foreach (var e in EventCatalog.Specific)
-        {
-            WriteEnumValue(w, e.Name, e.Description);
-        }
+                foreach (var e in EventCatalog.Specific)
+                {
+                    WriteEnumValue(w, e.Name, e.Description);
+                }
 
-        w.WriteEndArray();
-        w.WriteEndObject();
+                w.WriteEndArray();
+            });
     }
 
     private static void WriteEnumValue(Utf8JsonWriter w, string value, string description)
@@ -164,9 +168,7 @@ public static class PackageSchema
         w.WriteString("type", "object");
 
         w.WriteStartObject("inputProperties");
-        WriteName(w);
-        WriteUrl(w);
-        WriteEvents(w);
+        WriteInputs(w);
         w.WriteEndObject();
         w.WriteStartArray("requiredInputs");
         w.WriteStringValue(WebhookResource.Url);
@@ -174,23 +176,12 @@ public static class PackageSchema
         w.WriteEndArray();
 
         w.WriteStartObject("properties");
-        WriteName(w);
-        WriteUrl(w);
-        WriteEvents(w);
-        w.WriteStartObject(WebhookResource.Secret);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            "The signing secret: the HMAC-SHA256 key of the Oncehub-Signature header. OnceHub shows it when the webhook is created; it is kept as a Pulumi secret.");
-        w.WriteBoolean("secret", true);
-        w.WriteEndObject();
-        w.WriteStartObject(WebhookResource.ApiVersion);
-        w.WriteString("type", "string");
-        w.WriteString("description", "The OnceHub API version whose payloads the webhook delivers, e.g. v2.");
-        w.WriteEndObject();
-        w.WriteStartObject(WebhookResource.CreationTime);
-        w.WriteString("type", "string");
-        w.WriteString("description", "When OnceHub created the webhook (UTC, ISO 8601).");
-        w.WriteEndObject();
+        WriteInputs(w);
+        WriteProperty(w, WebhookResource.Secret, "string",
+            "The signing secret: the HMAC-SHA256 key of the Oncehub-Signature header. OnceHub shows it when the webhook is created; it is kept as a Pulumi secret.",
+            () => w.WriteBoolean("secret", true));
+        WriteProperty(w, WebhookResource.ApiVersion, "string", "The OnceHub API version whose payloads the webhook delivers, e.g. v2.");
+        WriteProperty(w, WebhookResource.CreationTime, "string", "When OnceHub created the webhook (UTC, ISO 8601).");
         w.WriteEndObject();
 
         w.WriteStartArray("required");
@@ -203,36 +194,23 @@ public static class PackageSchema
         w.WriteEndObject();
     }
 
-    private static void WriteName(Utf8JsonWriter w)
+    /// <summary>The inputs, written both as input properties and as outputs; a change to any replaces the webhook.</summary>
+    private static void WriteInputs(Utf8JsonWriter w)
     {
-        w.WriteStartObject(WebhookResource.Name);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            "The webhook's name, unique in the account; it must contain a letter or digit. Defaults to the resource name plus a 7-character random suffix, stable for the resource.");
-        w.WriteBoolean("willReplaceOnChanges", true);
-        w.WriteEndObject();
-    }
-
-    private static void WriteUrl(Utf8JsonWriter w)
-    {
-        w.WriteStartObject(WebhookResource.Url);
-        w.WriteString("type", "string");
-        w.WriteString("description",
-            "The receiver endpoint. Must be https; with the provider's allowInsecureUrls, plain http on a loopback address is accepted for local stacks.");
-        w.WriteBoolean("willReplaceOnChanges", true);
-        w.WriteEndObject();
-    }
-
-    private static void WriteEvents(Utf8JsonWriter w)
-    {
-        w.WriteStartObject(WebhookResource.Events);
-        w.WriteString("type", "array");
-        w.WriteStartObject("items");
-        w.WriteString("$ref", "#/types/" + EventTypeToken);
-        w.WriteEndObject();
-        w.WriteString("description",
-            $"The events to deliver, at least one: specific events ({string.Join(", ", EventCatalog.Specific.Select(e => e.Name))}) or the composites booking and conversation. {DuplicateEvents}");
-        w.WriteBoolean("willReplaceOnChanges", true);
-        w.WriteEndObject();
+        WriteProperty(w, WebhookResource.Name, "string",
+            "The webhook's name, unique in the account; it must contain a letter or digit. Defaults to the resource name plus a 7-character random suffix, stable for the resource.",
+            () => w.WriteBoolean("willReplaceOnChanges", true));
+        WriteProperty(w, WebhookResource.Url, "string",
+            "The receiver endpoint. Must be https; with the provider's allowInsecureUrls, plain http on a loopback address is accepted for local stacks.",
+            () => w.WriteBoolean("willReplaceOnChanges", true));
+        WriteProperty(w, WebhookResource.Events, "array",
+            $"The events to deliver, at least one: specific events ({string.Join(", ", EventCatalog.Specific.Select(e => e.Name))}) or the composites booking and conversation. {DuplicateEvents}",
+            () =>
+            {
+                w.WriteStartObject("items");
+                w.WriteString("$ref", "#/types/" + EventTypeToken);
+                w.WriteEndObject();
+                w.WriteBoolean("willReplaceOnChanges", true);
+            });
     }
 }
