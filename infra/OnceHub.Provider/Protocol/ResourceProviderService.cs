@@ -10,6 +10,11 @@ namespace OnceHub.Provider.Protocol;
 /// <summary>Creates the API client for a checked configuration.</summary>
 public delegate IWebhookApi WebhookApiFactory(ProviderSettings settings);
 
+/// <summary>What the provider reads of the process it runs in, given rather than read, so a test host can set it.</summary>
+/// <param name="WorkingDirectory">Relative <c>file:</c> accounts resolve against it (the engine starts plugins in the project folder).</param>
+/// <param name="Variable">Environment variables (<c>ONCEHUB_API_KEY</c>).</param>
+public sealed record ProviderEnvironment(string WorkingDirectory, Func<string, string?> Variable);
+
 /// <summary>
 /// <c>pulumirpc.ResourceProvider</c>: decodes requests, routes them to the resource, encodes answers
 /// and turns every failure into one readable gRPC status. RPCs not declared in the .proto (Invoke,
@@ -17,6 +22,7 @@ public delegate IWebhookApi WebhookApiFactory(ProviderSettings settings);
 /// </summary>
 public sealed class ResourceProviderService(
     WebhookApiFactory apiFactory,
+    ProviderEnvironment environment,
     WebhookResource webhooks,
     EngineLog engine,
     Redactor redactor,
@@ -174,21 +180,27 @@ public sealed class ResourceProviderService(
             },
             request.Autonaming?.ProposedName);
 
-        var result = webhooks.Check(request.Olds, request.News, naming, Settings()?.AllowInsecureUrls ?? false);
+        var (news, unreadable) = WebhookCodec.DecodeCheck(request.News);
+        var result = webhooks.Check(new WebhookCheck(
+            news, WebhookCodec.DecodeLenient(request.Olds), naming, Settings()?.AllowInsecureUrls ?? false));
+
+        // A property that could not be read already has its failure; the resource saw it as absent.
+        var failures = unreadable.Concat(result.Failures.Where(f => unreadable.All(u => u.Property != f.Property)));
         var response = new CheckResponse();
-        if (result.Inputs is not null)
+        if (result.Inputs is not null && unreadable.Count == 0)
         {
-            response.Inputs = result.Inputs;
+            response.Inputs = WebhookCodec.EncodeInputs(result.Inputs);
         }
 
-        response.Failures.AddRange(result.Failures.Select(ToProto));
+        response.Failures.AddRange(failures.Select(ToProto));
         return Task.FromResult(response);
     }
 
     public override Task<DiffResponse> Diff(DiffRequest request, ServerCallContext context)
     {
         RequireWebhook(request.Type, request.Urn);
-        var result = WebhookResource.Diff(request.Olds, request.OldInputs, request.News, [.. request.IgnoreChanges]);
+        var result = WebhookResource.Diff(new WebhookDiff(
+            WebhookCodec.DecodeOld(request.Olds, request.OldInputs), WebhookCodec.DecodeLenient(request.News), [.. request.IgnoreChanges]));
         var response = new DiffResponse
         {
             Changes = result.Changes.Count > 0 ? DiffResponse.Types.DiffChanges.DiffSome : DiffResponse.Types.DiffChanges.DiffNone,
@@ -218,12 +230,14 @@ public sealed class ResourceProviderService(
         Guard(context, $"creating webhook '{NameIn(request.Properties)}'", async token =>
         {
             RequireWebhook(request.Type, request.Urn);
-            var result = await webhooks.CreateAsync(request.Preview ? null : Api(), request.Properties, request.Preview, token);
-            if (!request.Preview)
+            var inputs = WebhookCodec.DecodeCreate(request.Properties);
+            if (request.Preview)
             {
-                await engine.DebugAsync($"oncehub: created webhook {result.Id}.", request.Urn);
+                return new CreateResponse { Properties = WebhookCodec.EncodePlan(inputs) };
             }
 
+            var result = await webhooks.CreateAsync(Api(), inputs, token);
+            await engine.DebugAsync($"oncehub: created webhook {result.Id}.", request.Urn);
             if (result.SecretMissing)
             {
                 await engine.WarningAsync(
@@ -231,7 +245,7 @@ public sealed class ResourceProviderService(
                     request.Urn);
             }
 
-            return new CreateResponse { Id = result.Id, Properties = result.Outputs };
+            return new CreateResponse { Id = result.Id, Properties = WebhookCodec.EncodeState(result.State, WebhookCodec.SecretInputs(inputs)) };
         });
 
     public override Task<ReadResponse> Read(ReadRequest request, ServerCallContext context) =>
@@ -239,14 +253,21 @@ public sealed class ResourceProviderService(
         {
             RequireWebhook(request.Type, request.Urn);
             RequireId(request.Id);
-            var result = await webhooks.ReadAsync(Api(), request.Id, request.Properties, request.Inputs, token);
-            if (result.Id.Length == 0)
+            var result = await webhooks.ReadAsync(Api(), request.Id, WebhookCodec.DecodeSecret(request.Properties), token);
+            if (result is null)
             {
                 await engine.DebugAsync($"oncehub: webhook {request.Id} no longer exists.", request.Urn);
                 return new ReadResponse();
             }
 
-            return new ReadResponse { Id = result.Id, Properties = result.Outputs, Inputs = result.Inputs };
+            // Keep a secret marking the user chose for an input.
+            var secret = WebhookCodec.SecretInputs(WebhookCodec.DecodeLenient(request.Inputs), WebhookCodec.DecodeLenient(request.Properties));
+            return new ReadResponse
+            {
+                Id = result.Id,
+                Properties = WebhookCodec.EncodeState(result.State, secret),
+                Inputs = WebhookCodec.EncodeStateInputs(result.State, secret),
+            };
         });
 
     public override Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context) =>
@@ -322,7 +343,7 @@ public sealed class ResourceProviderService(
     }
 
     private (ProviderSettings? Settings, IReadOnlyList<Failure> Failures) ParseConfig(Struct? config) =>
-        ProviderConfig.Parse(config, Directory.GetCurrentDirectory(), Environment.GetEnvironmentVariable);
+        ProviderConfig.Parse(config, environment.WorkingDirectory, environment.Variable);
 
     private void RememberSensitive(ProviderSettings? settings) => redactor.Add(settings?.ApiKey);
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using Google.Protobuf.WellKnownTypes;
 using OnceHub.Account;
 using OnceHub.Api;
 using OnceHub.Events;
@@ -8,63 +7,10 @@ using OnceHub.Provider.Protocol;
 
 namespace OnceHub.Provider.Resources;
 
-/// <summary>The inputs of a webhook; during previews any of them may be unknown.</summary>
-public sealed record WebhookInputs(Prop<string> Name, Prop<string> Url, Prop<IReadOnlyList<string>> Events);
-
-/// <summary>How the engine asks for names (newer engines send a proposal and a mode).</summary>
-public enum AutonameMode
-{
-    Propose,
-    Enforce,
-    Disable,
-}
-
-/// <param name="LogicalName">The resource's name in the program.</param>
-/// <param name="RandomSeed">The engine's seed: the same seed gives the same name.</param>
-/// <param name="Mode">Null when the engine sent no autonaming options.</param>
-/// <param name="ProposedName">The engine's proposal, when it made one.</param>
-public sealed record Autonaming(string LogicalName, ReadOnlyMemory<byte> RandomSeed, AutonameMode? Mode, string? ProposedName);
-
-public sealed record CheckResult(Struct? Inputs, IReadOnlyList<Failure> Failures)
-{
-    // The inputs may hold values the user marked secret: print their keys only.
-    public override string ToString() =>
-        $"CheckResult {{ Inputs = [{Keys(Inputs)}], Failures = {Failures.Count} }}";
-
-    internal static string Keys(Struct? properties) => properties is null ? "" : string.Join(", ", properties.Fields.Keys);
-}
-
-public enum ChangeKind
-{
-    Add,
-    Delete,
-    Update,
-}
-
-/// <summary>Every change replaces the webhook: OnceHub has no update.</summary>
-public sealed record DiffResult(IReadOnlyDictionary<string, ChangeKind> Changes, bool DeleteBeforeReplace);
-
-/// <param name="Id">The <c>WHK-</c> id; empty for a preview.</param>
-/// <param name="Outputs">The output properties.</param>
-/// <param name="SecretMissing">OnceHub returned no signing secret (a create answer was lost and the webhook could not be swapped for a fresh one).</param>
-public sealed record CreateResult(string Id, Struct Outputs, bool SecretMissing = false)
-{
-    // The outputs hold the signing secret: print their keys only.
-    public override string ToString() =>
-        $"CreateResult {{ Id = {Id}, Outputs = [{CheckResult.Keys(Outputs)}], SecretMissing = {SecretMissing} }}";
-}
-
-/// <summary>A missing webhook has an empty <see cref="Id"/> and no properties.</summary>
-public sealed record ReadResult(string Id, Struct? Outputs, Struct? Inputs)
-{
-    // The outputs hold the signing secret: print their keys only.
-    public override string ToString() =>
-        $"ReadResult {{ Id = {Id}, Outputs = [{CheckResult.Keys(Outputs)}], Inputs = [{CheckResult.Keys(Inputs)}] }}";
-}
-
 /// <summary>
-/// The <c>oncehub:index:Webhook</c> resource: validation, diffing and CRUD over OnceHub's webhook API.
-/// Knows nothing of gRPC; the protocol layer hands it properties and turns its answers into responses.
+/// The <c>oncehub:index:Webhook</c> resource: validation, diffing and CRUD over OnceHub's webhook API,
+/// in typed inputs and state. The protocol layer decodes requests into these records, and encodes the
+/// answers (secret wrapping, and the unknowns of a preview, from <see cref="Properties"/>).
 /// </summary>
 public sealed class WebhookResource(Redactor redactor)
 {
@@ -80,27 +26,31 @@ public sealed class WebhookResource(Redactor redactor)
     private const int SuffixLength = 7;
     private const string SuffixAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
 
-    /// <summary>The properties that identify a webhook; any change to one replaces it.</summary>
-    public static IReadOnlyList<string> InputNames { get; } = [Name, Url, Events];
+    /// <summary>
+    /// Every property, in the order the state lists them. Outputs that are not inputs are known only
+    /// once OnceHub has created the webhook; the signing secret is always a secret.
+    /// </summary>
+    public static IReadOnlyList<PropertySpec> Properties { get; } =
+    [
+        new(Name, Input: true),
+        new(Url, Input: true),
+        new(Events, Input: true),
+        new(Secret, Input: false, Secret: true),
+        new(ApiVersion, Input: false),
+        new(CreationTime, Input: false),
+    ];
 
-    public CheckResult Check(Struct? olds, Struct? news, Autonaming naming, bool allowInsecureUrls)
+    /// <summary>The properties that identify a webhook; any change to one replaces it.</summary>
+    public static IReadOnlyList<string> InputNames { get; } = [.. Properties.Where(p => p.Input).Select(p => p.Key)];
+
+    public CheckResult Check(WebhookCheck request)
     {
         var failures = new List<Failure>();
-        var reader = new PropertyReader(news);
-        var old = new PropertyReader(olds);
+        var (name, url, events) = request.News;
 
-        var name = Read(() => reader.String(Name), failures);
-        var url = Read(() => reader.String(Url), failures);
-        var events = Read(() => reader.StringList(Events), failures);
-
-        foreach (var key in reader.Keys.Where(k => !InputNames.Contains(k) && reader.Has(k)))
+        if (name is null)
         {
-            failures.Add(new(key, $"{key} is not an input of {Token}; its inputs are name, url and events."));
-        }
-
-        if (name is null && failures.All(f => f.Property != Name))
-        {
-            name = ChooseName(old, naming, failures);
+            name = ChooseName(request.Olds.Name, request.Naming, failures);
         }
         else if (name is { Known: true } n)
         {
@@ -109,54 +59,38 @@ public sealed class WebhookResource(Redactor redactor)
 
         if (url is null)
         {
-            if (failures.All(f => f.Property != Url))
-            {
-                failures.Add(new(Url, "url is required: the https endpoint OnceHub delivers events to."));
-            }
+            failures.Add(new(Url, "url is required: the https endpoint OnceHub delivers events to."));
         }
         else if (url is { Known: true } u)
         {
-            CheckUrl(u.Value!, allowInsecureUrls, failures);
+            CheckUrl(u.Value!, request.AllowInsecureUrls, failures);
         }
 
         if (events is null)
         {
-            if (failures.All(f => f.Property != Events))
-            {
-                failures.Add(new(Events, "events is required: list at least one event, such as booking or booking.scheduled."));
-            }
+            failures.Add(new(Events, "events is required: list at least one event, such as booking or booking.scheduled."));
         }
         else if (events is { Known: true } e)
         {
             events = e with { Value = CheckEvents(e.Value!, e.Secret, failures) };
         }
 
-        if (failures.Count > 0)
-        {
-            return new(null, failures);
-        }
-
-        return new(new PropertyWriter().Set(Name, name).Set(Url, url).Set(Events, events).Build(), failures);
+        return failures.Count > 0 ? new(null, failures) : new(new(name, url, events), failures);
     }
 
-    /// <summary>Compares old outputs (or old inputs, for keys the outputs lack) with the checked new inputs.</summary>
-    public static DiffResult Diff(Struct? oldOutputs, Struct? oldInputs, Struct? news, IReadOnlyCollection<string> ignoreChanges)
+    /// <summary>Compares the old properties with the checked new inputs.</summary>
+    public static DiffResult Diff(WebhookDiff request)
     {
-        var olds = new PropertyReader(oldOutputs);
-        var oldIns = new PropertyReader(oldInputs);
-        var fresh = new PropertyReader(news);
         var changes = new Dictionary<string, ChangeKind>(StringComparer.Ordinal);
-
         foreach (var key in InputNames)
         {
-            if (ignoreChanges.Contains(key))
+            if (request.IgnoreChanges.Contains(key))
             {
                 continue;
             }
 
-            var source = olds.Has(key) ? olds : oldIns;
-            var before = Snapshot(source, key);
-            var after = Snapshot(fresh, key);
+            var before = Comparable.Of(request.Olds, key);
+            var after = Comparable.Of(request.News, key);
             if (before is null && after is null)
             {
                 continue;
@@ -177,32 +111,21 @@ public sealed class WebhookResource(Redactor redactor)
         }
 
         // Names are unique in an account: a replacement keeping its name must free it first.
-        var nameChanges = changes.TryGetValue(Name, out _);
-        var newNameUnknown = fresh.Has(Name) && PropertyReader.IsUnknown(Unwrapped(news!, Name));
+        var nameChanges = changes.ContainsKey(Name);
+        var newNameUnknown = request.News.Name is { Known: false };
         return new(changes, changes.Count > 0 && (!nameChanges || newNameUnknown));
     }
 
-    public async Task<CreateResult> CreateAsync(IWebhookApi? api, Struct? properties, bool preview, CancellationToken cancellationToken)
+    /// <summary>Creates the webhook; a preview never gets here (the protocol layer plans it from <see cref="Properties"/>).</summary>
+    public async Task<CreateResult> CreateAsync(IWebhookApi? api, WebhookInputs inputs, CancellationToken cancellationToken)
     {
-        var inputs = Inputs(properties);
-        if (preview)
-        {
-            var planned = new PropertyWriter()
-                .Set(Name, inputs.Name).Set(Url, inputs.Url).Set(Events, inputs.Events)
-                .Set(Secret, Prop<string>.Unknown(secret: true))
-                .Set(ApiVersion, Prop<string>.Unknown())
-                .Set(CreationTime, Prop<string>.Unknown())
-                .Build();
-            return new(string.Empty, planned);
-        }
-
-        if (!inputs.Name.Known || !inputs.Url.Known || !inputs.Events.Known)
+        if (inputs is not { Name.Known: true, Url.Known: true, Events.Known: true })
         {
             throw new InvalidOperationException("Cannot create a webhook whose name, url or events are still unknown.");
         }
 
         var client = Require(api);
-        var request = new WebhookRequest(inputs.Name.Value!, inputs.Url.Value!, inputs.Events.Value!);
+        var request = new WebhookRequest(inputs.Name.Value.Value!, inputs.Url.Value.Value!, inputs.Events.Value.Value!);
         var created = await client.CreateAsync(request, cancellationToken);
         if (string.IsNullOrEmpty(created.Secret))
         {
@@ -216,47 +139,31 @@ public sealed class WebhookResource(Redactor redactor)
             {
                 // Could not swap it: keep the adopted webhook in the stack (the caller warns that its
                 // secret is missing) rather than leave a webhook the stack does not know about.
-                return new(created.Id, Outputs(created, null, inputs), SecretMissing: true);
+                return new(created.Id, State(created, null), SecretMissing: true);
             }
 
             created = await client.CreateAsync(request, cancellationToken);
         }
 
         redactor.Add(created.Secret);
-        return new(created.Id, Outputs(created, created.Secret, inputs), string.IsNullOrEmpty(created.Secret));
+        return new(created.Id, State(created, created.Secret), string.IsNullOrEmpty(created.Secret));
     }
 
     /// <summary>
-    /// Refresh (state given) or import (only an id): the live webhook as outputs and inputs. The secret
-    /// comes from the API when it returns one, else from the old state.
+    /// Refresh or import: the live webhook, or null when it is gone. The secret comes from the API when
+    /// it returns one, else from <paramref name="knownSecret"/> (the old state's).
     /// </summary>
-    public async Task<ReadResult> ReadAsync(IWebhookApi? api, string id, Struct? state, Struct? inputs, CancellationToken cancellationToken)
+    public async Task<ReadResult?> ReadAsync(IWebhookApi? api, string id, string? knownSecret, CancellationToken cancellationToken)
     {
         var live = await Require(api).GetAsync(id, cancellationToken);
         if (live is null)
         {
-            return new(string.Empty, null, null);
+            return null;
         }
 
-        var old = new PropertyReader(state);
-        var secret = live.Secret;
-        if (string.IsNullOrEmpty(secret) && old.Has(Secret))
-        {
-            secret = old.String(Secret) is { Known: true } s ? s.Value : null;
-        }
-
+        var secret = string.IsNullOrEmpty(live.Secret) ? knownSecret : live.Secret;
         redactor.Add(secret);
-
-        // Keep a secret marking the user chose for an input.
-        var previous = new PropertyReader(inputs);
-        var wasSecret = (string key) => SafeSecret(previous, key) || SafeSecret(old, key);
-        var liveInputs = new WebhookInputs(
-            Prop<string>.Of(live.Name, wasSecret(Name)),
-            Prop<string>.Of(live.Url, wasSecret(Url)),
-            Prop<IReadOnlyList<string>>.Of(live.Events, wasSecret(Events)));
-
-        return new(live.Id, Outputs(live, secret, liveInputs),
-            new PropertyWriter().Set(Name, liveInputs.Name).Set(Url, liveInputs.Url).Set(Events, liveInputs.Events).Build());
+        return new(live.Id, State(live, secret));
     }
 
     /// <summary>Deletes; true when deleted now, false when it was already gone (which counts as done).</summary>
@@ -295,11 +202,11 @@ public sealed class WebhookResource(Redactor redactor)
     public static IReadOnlyList<string> Normalize(IEnumerable<string> events) => WebhookRules.WithoutRepeats(events);
 
     /// <summary>No name given: keep the earlier one, else follow the engine's autonaming options, else autoname.</summary>
-    private static Prop<string> ChooseName(PropertyReader old, Autonaming naming, List<Failure> failures)
+    private static Prop<string> ChooseName(Prop<string>? previous, Autonaming naming, List<Failure> failures)
     {
-        if (old.Has(Name) && Read(() => old.String(Name), []) is { Known: true } previous)
+        if (previous is { Known: true } kept)
         {
-            return previous;
+            return kept;
         }
 
         switch (naming.Mode)
@@ -380,30 +287,8 @@ public sealed class WebhookResource(Redactor redactor)
         return [.. Normalize(events)];
     }
 
-    private static WebhookInputs Inputs(Struct? properties)
-    {
-        var reader = new PropertyReader(properties);
-        return new(
-            reader.String(Name) ?? throw new PropertyTypeException(Name, "set"),
-            reader.String(Url) ?? throw new PropertyTypeException(Url, "set"),
-            reader.StringList(Events) ?? throw new PropertyTypeException(Events, "set"));
-    }
-
-    private static Struct Outputs(Webhook webhook, string? secret, WebhookInputs inputs)
-    {
-        var writer = new PropertyWriter()
-            .Set(Name, Prop<string>.Of(webhook.Name, inputs.Name.Secret))
-            .Set(Url, Prop<string>.Of(webhook.Url, inputs.Url.Secret))
-            .Set(Events, Prop<IReadOnlyList<string>>.Of(webhook.Events, inputs.Events.Secret))
-            .Set(ApiVersion, Prop<string>.Of(webhook.ApiVersion))
-            .Set(CreationTime, Prop<string>.Of(FormatTime(webhook.CreationTime)));
-        if (!string.IsNullOrEmpty(secret))
-        {
-            writer.Set(Secret, Prop<string>.Of(secret, secret: true));
-        }
-
-        return writer.Build();
-    }
+    private static WebhookState State(Webhook webhook, string? secret) =>
+        new(webhook.Name, webhook.Url, webhook.Events, string.IsNullOrEmpty(secret) ? null : secret, webhook.ApiVersion, FormatTime(webhook.CreationTime));
 
     private static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
@@ -411,61 +296,16 @@ public sealed class WebhookResource(Redactor redactor)
     private static IWebhookApi Require(IWebhookApi? api) =>
         api ?? throw new InvalidOperationException("The oncehub provider is not configured yet (its configuration is unknown until apply).");
 
-    private static T? Read<T>(Func<T?> read, List<Failure> failures)
+    /// <summary>A property as compared by <see cref="Diff"/>: unknown, or its values (events in OnceHub's order, without repeats).</summary>
+    private readonly record struct Comparable(bool Unknown, IReadOnlyList<string> Text)
     {
-        try
+        public static Comparable? Of(WebhookInputs inputs, string key) => key switch
         {
-            return read();
-        }
-        catch (PropertyTypeException e)
-        {
-            failures.Add(new(e.Property, e.Message));
-            return default;
-        }
-    }
+            Name => Of(inputs.Name),
+            Url => Of(inputs.Url),
+            _ => inputs.Events is { } list ? new(!list.Known, list.Known ? Normalize(list.Value!) : []) : null,
+        };
 
-    private static bool SafeSecret(PropertyReader reader, string key)
-    {
-        try
-        {
-            return key == Events ? reader.StringList(key)?.Secret ?? false : reader.String(key)?.Secret ?? false;
-        }
-        catch (PropertyTypeException)
-        {
-            return false;
-        }
-    }
-
-    private static Value Unwrapped(Struct properties, string key)
-    {
-        var secret = false;
-        return PropertyReader.Unwrap(properties.Fields[key], ref secret);
-    }
-
-    private readonly record struct Comparable(bool Unknown, IReadOnlyList<string> Text);
-
-    private static Comparable? Snapshot(PropertyReader reader, string key)
-    {
-        if (!reader.Has(key))
-        {
-            return null;
-        }
-
-        try
-        {
-            if (key == Events)
-            {
-                var list = reader.StringList(key)!.Value;
-                return new(!list.Known, list.Known ? Normalize(list.Value!) : []);
-            }
-
-            var text = reader.String(key)!.Value;
-            return new(!text.Known, text.Known ? [text.Value!] : []);
-        }
-        catch (PropertyTypeException)
-        {
-            // A value of the wrong type in old state can only be fixed by replacing.
-            return new(true, []);
-        }
+        private static Comparable? Of(Prop<string>? text) => text is { } t ? new(!t.Known, t.Known ? [t.Value!] : []) : null;
     }
 }
