@@ -1,23 +1,16 @@
 using Google.Protobuf.WellKnownTypes;
 using OnceHub.Provider.Tests.Harness;
+using OnceHub.TestSupport;
 using Pulumirpc;
 using Kind = Pulumirpc.PropertyDiff.Types.Kind;
 
 namespace OnceHub.Provider.Tests;
 
-[Collection(PluginCollection.Name)]
-public sealed class CheckDiffTests(PluginBuild build) : IAsyncLifetime
+/// <summary>Check and Diff, table-driven, against one provider in process.</summary>
+public sealed class CheckDiffTests(ProviderFixture provider) : IClassFixture<ProviderFixture>
 {
     private const string Https = "https://hooks.example.com/oncehub";
-    private ProviderSession _session = null!;
-
-    public async Task InitializeAsync()
-    {
-        _session = await ProviderSession.StartAsync(build);
-        await _session.ConfigureAsync("file:" + Directory.CreateTempSubdirectory("oncehub-check-").FullName);
-    }
-
-    public async Task DisposeAsync() => await _session.DisposeAsync();
+    private readonly ProviderSession _session = provider.Session;
 
     public static TheoryData<string, Struct, string> BadInputs => new()
     {

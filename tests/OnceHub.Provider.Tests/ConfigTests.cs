@@ -1,12 +1,13 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using OnceHub.Provider.Tests.Harness;
+using OnceHub.TestSupport;
 using Pulumirpc;
 
 namespace OnceHub.Provider.Tests;
 
-[Collection(PluginCollection.Name)]
-public sealed class ConfigTests(PluginBuild build)
+/// <summary>The provider's configuration, in process: each test its own provider, as each stack gets its own plugin.</summary>
+public sealed class ConfigTests
 {
     private const string Key = "cfg-key-7c1e93b0d54a";
 
@@ -19,7 +20,7 @@ public sealed class ConfigTests(PluginBuild build)
     [Fact]
     public async Task CheckConfig_accepts_good_configurations_and_returns_them_unchanged()
     {
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
         var good = new[]
         {
             ConfigCheck(("apiUrl", Props.S("file:./.oncehub/dev-account")), ("allowInsecureUrls", Props.S("true"))),
@@ -44,7 +45,7 @@ public sealed class ConfigTests(PluginBuild build)
     [InlineData("apiKey", "   ", "apiKey must not be blank")]
     public async Task CheckConfig_names_the_bad_key(string key, string value, string reason)
     {
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
         var request = ConfigCheck(("apiKey", Props.S(Key)), (key, Props.S(value)));
         var response = await session.Client.CheckConfigAsync(request);
         var failure = Assert.Single(response.Failures);
@@ -55,20 +56,20 @@ public sealed class ConfigTests(PluginBuild build)
     [Fact]
     public async Task A_missing_api_key_fails_for_http_urls_only_and_the_environment_variable_fills_it()
     {
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
         var missing = await session.Client.CheckConfigAsync(ConfigCheck(("apiUrl", Props.S("https://api.oncehub.com/v2"))));
         var failure = Assert.Single(missing.Failures);
         Assert.Equal("apiKey", failure.Property);
         Assert.Contains("ONCEHUB_API_KEY", failure.Reason, StringComparison.Ordinal);
 
-        var configure = await ProviderSession.FailureOf(() => session.Client.ConfigureAsync(new ConfigureRequest()).ResponseAsync);
+        var configure = await ProviderFixture.FailureOf(() => session.Client.ConfigureAsync(new ConfigureRequest()).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, configure.StatusCode);
         Assert.Contains("apiKey is required", configure.Detail, StringComparison.Ordinal);
 
         var local = await session.Client.CheckConfigAsync(ConfigCheck(("apiUrl", Props.S("file:./account"))));
         Assert.Empty(local.Failures);
 
-        await using var withEnv = await ProviderSession.StartAsync(build, environment: new Dictionary<string, string> { ["ONCEHUB_API_KEY"] = Key });
+        await using var withEnv = await ProviderSession.StartAsync(environment: new Dictionary<string, string> { ["ONCEHUB_API_KEY"] = Key });
         var fromEnv = await withEnv.Client.CheckConfigAsync(ConfigCheck());
         Assert.Empty(fromEnv.Failures);
     }
@@ -77,7 +78,7 @@ public sealed class ConfigTests(PluginBuild build)
     public async Task Configure_reads_old_style_variables_and_secret_wrapped_args()
     {
         var folder = Directory.CreateTempSubdirectory("oncehub-cfg-").FullName;
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
 
         var viaVariables = new ConfigureRequest();
         viaVariables.Variables["oncehub:config:apiUrl"] = "file:" + folder;
@@ -102,7 +103,7 @@ public sealed class ConfigTests(PluginBuild build)
     [Fact]
     public async Task DiffConfig_replaces_the_provider_only_when_the_account_changes_and_never_shows_the_key()
     {
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
         var olds = Props.Of(("apiUrl", Props.S("https://api.oncehub.com/v2")), ("apiKey", Props.Secret(Props.S(Key))));
 
         var keyOnly = await session.Client.DiffConfigAsync(new DiffRequest

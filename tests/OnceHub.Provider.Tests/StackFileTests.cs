@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Google.Protobuf.WellKnownTypes;
 using OnceHub.Provider.Tests.Harness;
+using OnceHub.TestSupport;
 using Pulumirpc;
 
 namespace OnceHub.Provider.Tests;
@@ -134,7 +135,7 @@ public sealed partial class StackFileTests(PluginBuild build)
         // The dev stack needs no API key: its account is a file: folder.
         Assert.DoesNotContain("oncehub:apiKey", config.Select(c => c.Key));
 
-        await using var session = await ProviderSession.StartAsync(build, workingDirectory: Directory.CreateTempSubdirectory("oncehub-dev-").FullName);
+        await using var session = await ProviderSession.StartAsync(workingDirectory: Directory.CreateTempSubdirectory("oncehub-dev-").FullName);
         var checkedConfig = await session.Client.CheckConfigAsync(new CheckRequest { News = providerConfig });
         Assert.Empty(checkedConfig.Failures);
         await session.Client.ConfigureAsync(new ConfigureRequest { Args = providerConfig });
@@ -154,7 +155,7 @@ public sealed partial class StackFileTests(PluginBuild build)
 
     private async Task<JsonNode> Schema()
     {
-        await using var session = await ProviderSession.StartAsync(build);
+        await using var session = await ProviderSession.StartAsync();
         return JsonNode.Parse((await session.Client.GetSchemaAsync(new GetSchemaRequest())).Schema)!;
     }
 

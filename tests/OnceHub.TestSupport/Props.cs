@@ -1,6 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 
-namespace OnceHub.Provider.Tests.Harness;
+namespace OnceHub.TestSupport;
 
 /// <summary>Builds and reads the engine's Struct values, including Pulumi's secret and unknown markers.</summary>
 public static class Props

@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pulumirpc;
 
-namespace OnceHub.Provider.Tests.Harness;
+namespace OnceHub.TestSupport;
 
 /// <summary>The engine's Log service on 127.0.0.1 (ephemeral port), recording every message.</summary>
 public sealed class FakeEngine : IAsyncDisposable

@@ -3,7 +3,7 @@ using System.Text;
 using Grpc.Net.Client;
 using Pulumirpc;
 
-namespace OnceHub.Provider.Tests.Harness;
+namespace OnceHub.TestSupport;
 
 /// <summary>
 /// The published plugin started as the engine starts it: flags, then the engine's address; the port

@@ -1,12 +1,6 @@
 using System.Diagnostics;
 
-namespace OnceHub.Provider.Tests.Harness;
-
-[CollectionDefinition(Name)]
-public sealed class PluginCollection : ICollectionFixture<PluginBuild>
-{
-    public const string Name = "plugin";
-}
+namespace OnceHub.TestSupport;
 
 /// <summary>
 /// Publishes the plugin once per test run, with the README's command, to the folder Pulumi.yaml loads
@@ -24,7 +18,7 @@ public sealed class PluginBuild
 
     public PluginBuild()
     {
-        RepoRoot = FindRepoRoot();
+        RepoRoot = Repository.Root;
         PluginFolder = Path.Combine(RepoRoot, "artifacts", "plugin");
         BinaryPath = Path.Combine(PluginFolder, OperatingSystem.IsWindows() ? BinaryName + ".exe" : BinaryName);
         if (!IsFresh())
@@ -38,19 +32,6 @@ public sealed class PluginBuild
     public string PluginFolder { get; }
 
     public string BinaryPath { get; }
-
-    public static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "OnceHubStack.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("OnceHubStack.sln not found above " + AppContext.BaseDirectory);
-    }
 
     private bool IsFresh()
     {

@@ -1,0 +1,101 @@
+using Google.Protobuf.WellKnownTypes;
+using OnceHub.Account;
+using OnceHub.Emulator;
+using OnceHub.TestSupport;
+using Pulumirpc;
+using Xunit.Abstractions;
+
+namespace OnceHub.Provider.Tests.Lifecycle;
+
+/// <summary>Which OnceHub account a case runs against.</summary>
+public enum AccountKind
+{
+    /// <summary>The emulator over http, with an API key.</summary>
+    Emulator,
+
+    /// <summary>A file-backed local account named by a path relative to the provider's working directory.</summary>
+    RelativeFileAccount,
+}
+
+/// <summary>One case of the table: a name, an account and the steps the engine takes, each asserting its outcome.</summary>
+public sealed record LifecycleCase(string Name, AccountKind Account, IReadOnlyList<Step> Steps)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>
+/// A case in progress: the provider (in process, at the highest verbosity) and its fake engine, the
+/// account, and what earlier steps returned.
+/// </summary>
+public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper output) : IAsyncDisposable
+{
+    public const string ApiKey = "lifecycle-key-3b9f27c4e815";
+    public const string RelativeAccount = "file:./.oncehub/dev-account";
+
+    private EmulatorServer? _emulator;
+    private string? _accountFolder;
+
+    public ProviderSession Session { get; } = session;
+
+    public ResourceProvider.ResourceProviderClient Client => Session.Client;
+
+    public ITestOutputHelper Output { get; } = output;
+
+    /// <summary>The emulator, for cases that run against it.</summary>
+    public EmulatorServer Emulator => _emulator ?? throw new InvalidOperationException("this case runs against a file account");
+
+    /// <summary>Values that must never appear in a log: API keys used, signing secrets returned.</summary>
+    public List<string> Sensitive { get; } = [];
+
+    /// <summary>The logical name and inputs of the last successful Check.</summary>
+    public string Logical { get; set; } = "";
+
+    public Struct Inputs { get; set; } = new();
+
+    public CreateResponse? Created { get; set; }
+
+    public ReadResponse? Refreshed { get; set; }
+
+    public int WebhookCount => _emulator?.WebhookCount
+        ?? (Directory.Exists(_accountFolder) ? new FileAccountStore(_accountFolder, new AccountStoreOptions()).Snapshot().Count : 0);
+
+    /// <summary>Requests the API saw (a file account has no requests to count: 0).</summary>
+    public int RequestCount => _emulator?.RequestCount ?? 0;
+
+    public string? AccountFolder => _accountFolder;
+
+    public static async Task<LifecycleRun> StartAsync(AccountKind account, ITestOutputHelper output)
+    {
+        if (account == AccountKind.Emulator)
+        {
+            var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = ApiKey });
+            var session = await ProviderSession.StartAsync();
+            var run = new LifecycleRun(session, output) { _emulator = emulator };
+            run.Sensitive.Add(ApiKey);
+            await session.ConfigureAsync(emulator.BaseUrl.ToString(), ApiKey);
+            return run;
+        }
+
+        var project = Directory.CreateTempSubdirectory("oncehub-project-").FullName;
+        var local = await ProviderSession.StartAsync(workingDirectory: project);
+        await local.ConfigureAsync(RelativeAccount);
+        return new LifecycleRun(local, output) { _accountFolder = Path.Combine(project, ".oncehub", "dev-account") };
+    }
+
+    public Task ConfigureAsync(string apiKey)
+    {
+        Sensitive.Add(apiKey);
+        return Session.ConfigureAsync(Emulator.BaseUrl.ToString(), apiKey);
+    }
+
+    public string Urn => ProviderSession.Urn(Logical);
+
+    public async ValueTask DisposeAsync()
+    {
+        await Session.DisposeAsync();
+        if (_emulator is not null)
+        {
+            await _emulator.DisposeAsync();
+        }
+    }
+}
