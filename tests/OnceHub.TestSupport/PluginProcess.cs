@@ -76,16 +76,29 @@ public sealed class PluginProcess : IAsyncDisposable
     /// <param name="flags">Flags before the address; by default the engine's verbose-logging ones.</param>
     /// <param name="workingDirectory">The plugin's current directory; the repository root by default.</param>
     /// <param name="environment">Extra variables; ONCEHUB_API_KEY is removed unless given here.</param>
-    public static async Task<PluginProcess> StartAsync(
+    public static Task<PluginProcess> StartAsync(
         PluginBuild build,
         string? engineAddress,
         IEnumerable<string>? flags = null,
         string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(build.BinaryPath, engineAddress, flags, workingDirectory ?? build.RepoRoot, environment);
+
+    /// <param name="binary">The plugin executable.</param>
+    /// <param name="engineAddress">Passed last, as the engine does; null to start without one.</param>
+    /// <param name="flags">Flags before the address; by default the engine's verbose-logging ones.</param>
+    /// <param name="workingDirectory">The plugin's current directory.</param>
+    /// <param name="environment">Extra variables; ONCEHUB_API_KEY is removed unless given here.</param>
+    public static async Task<PluginProcess> StartAsync(
+        string binary,
+        string? engineAddress,
+        IEnumerable<string>? flags,
+        string workingDirectory,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(build.BinaryPath)
+        var start = new ProcessStartInfo(binary)
         {
-            WorkingDirectory = workingDirectory ?? build.RepoRoot,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,

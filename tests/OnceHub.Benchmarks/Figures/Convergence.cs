@@ -5,7 +5,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using OnceHub.Benchmarks.Harness;
 using OnceHub.Emulator;
-using OnceHub.Provider.Tests.Harness;
+using OnceHub.TestSupport;
 using Pulumirpc;
 
 namespace OnceHub.Benchmarks.Figures;
@@ -23,9 +23,6 @@ public static class Convergence
     private const int Resources = 100;
     private const double RatePerSecond = 10;
     private const double TargetRatio = 1.2;
-    private const string WebhookType = "oncehub:index:Webhook";
-    private const string SecretSig = "1b47061264138c4ac30d75fd1eb44270";
-    private const string SigKey = "4dabf18193072939515e22adb298388d";
 
     public static async Task<Figure> RunAsync()
     {
@@ -33,14 +30,14 @@ public static class Convergence
         var apiKey = "bench-" + RandomNumberGenerator.GetHexString(24, lowercase: true);
         await using var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = apiKey, RateLimitPerSecond = RatePerSecond });
         await using var engine = await FakeEngine.StartAsync();
-        await using var plugin = await PluginHost.StartAsync(binary, engine.Address);
+        await using var plugin = await PluginProcess.StartAsync(binary, engine.Address, flags: [], workingDirectory: Path.GetDirectoryName(binary)!);
         var client = plugin.Client;
 
         // What the engine does before any resource: handshake, then Configure with the stack's config.
         await client.HandshakeAsync(new ProviderHandshakeRequest { EngineAddress = engine.Address });
         var config = new Struct();
         config.Fields["apiUrl"] = Value.ForString(emulator.BaseUrl.ToString());
-        config.Fields["apiKey"] = Secret(Value.ForString(apiKey));
+        config.Fields["apiKey"] = Props.Secret(Value.ForString(apiKey));
         await client.ConfigureAsync(new ConfigureRequest { Args = config, AcceptSecrets = true, AcceptResources = true });
 
         Progress.Line($"{Name}: {Resources} concurrent Check → Create calls; the emulator allows {RatePerSecond} requests/s");
@@ -114,7 +111,7 @@ public static class Convergence
     private static async Task<Outcome> CreateOneAsync(ResourceProvider.ResourceProviderClient client, int index, Stopwatch clock)
     {
         var name = $"bench-{index:000}";
-        var urn = $"urn:pulumi:bench::oncehub-bench::{WebhookType}::{name}";
+        var urn = $"urn:pulumi:bench::oncehub-bench::{ProviderSession.WebhookType}::{name}";
         var news = new Struct();
         news.Fields["name"] = Value.ForString(name);
         news.Fields["url"] = Value.ForString($"https://hooks.example.com/oncehub/{index}");
@@ -125,7 +122,7 @@ public static class Convergence
             {
                 Urn = urn,
                 Name = name,
-                Type = WebhookType,
+                Type = ProviderSession.WebhookType,
                 News = news,
                 Olds = new Struct(),
                 RandomSeed = ByteString.CopyFrom(RandomNumberGenerator.GetBytes(32)),
@@ -139,7 +136,7 @@ public static class Convergence
             {
                 Urn = urn,
                 Name = name,
-                Type = WebhookType,
+                Type = ProviderSession.WebhookType,
                 Properties = check.Inputs,
                 Timeout = 300,
             });
@@ -184,13 +181,5 @@ public static class Convergence
         }
 
         return samples;
-    }
-
-    private static Value Secret(Value inner)
-    {
-        var wrapper = new Struct();
-        wrapper.Fields[SigKey] = Value.ForString(SecretSig);
-        wrapper.Fields["value"] = inner;
-        return Value.ForStruct(wrapper);
     }
 }

@@ -1,32 +1,15 @@
 using System.Diagnostics;
+using OnceHub.TestSupport;
 
 namespace OnceHub.Benchmarks.Harness;
 
 /// <summary>The repository the benchmarks run in, and the builds they need, made here and not assumed.</summary>
 public static class Repo
 {
-    private static readonly Lazy<string> RootPath = new(FindRoot);
-
-    public static string Root => RootPath.Value;
+    public static string Root => Repository.Root;
 
     /// <summary>Where every benchmark output goes; git-ignored with the rest of <c>artifacts/</c>.</summary>
     public static string BenchFolder => Path.Combine(Root, "artifacts", "bench");
-
-    private static string FindRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "OnceHubStack.sln")))
-                {
-                    return dir.FullName;
-                }
-            }
-        }
-
-        throw new BenchmarkException("OnceHubStack.sln not found above the benchmark binary or the current directory");
-    }
 
     /// <summary>
     /// Runs <c>dotnet publish|build</c> of <paramref name="project"/> into <paramref name="output"/>
