@@ -196,7 +196,7 @@ public sealed class ResourceProviderService(
         return Task.FromResult(response);
     }
 
-    public override Task<DiffResponse> Diff(DiffRequest request, ServerCallContext context)
+    public override async Task<DiffResponse> Diff(DiffRequest request, ServerCallContext context)
     {
         RequireWebhook(request.Type, request.Urn);
         var result = WebhookResource.Diff(new WebhookDiff(
@@ -223,7 +223,13 @@ public sealed class ResourceProviderService(
             };
         }
 
-        return Task.FromResult(response);
+        // Diff runs during the preview: the user learns what the replacement costs before it happens.
+        foreach (var warning in result.Warnings)
+        {
+            await engine.WarningAsync("oncehub: " + warning, request.Urn);
+        }
+
+        return response;
     }
 
     public override Task<CreateResponse> Create(CreateRequest request, ServerCallContext context) =>

@@ -59,7 +59,10 @@ public enum ChangeKind
 }
 
 /// <summary>Every change replaces the webhook: OnceHub has no update.</summary>
-public sealed record DiffResult(IReadOnlyDictionary<string, ChangeKind> Changes, bool DeleteBeforeReplace);
+/// <param name="Changes">The inputs that differ, each replacing the webhook.</param>
+/// <param name="DeleteBeforeReplace">The old webhook must go before the new one is created.</param>
+/// <param name="Warnings">What the replacement costs the user, for the engine to show during the preview.</param>
+public sealed record DiffResult(IReadOnlyDictionary<string, ChangeKind> Changes, bool DeleteBeforeReplace, IReadOnlyList<string> Warnings);
 
 /// <param name="Id">The <c>WHK-</c> id.</param>
 /// <param name="State">The webhook OnceHub created.</param>

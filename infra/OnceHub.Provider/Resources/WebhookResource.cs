@@ -113,7 +113,28 @@ public sealed class WebhookResource(Redactor redactor)
         // Names are unique in an account: a replacement keeping its name must free it first.
         var nameChanges = changes.ContainsKey(Name);
         var newNameUnknown = request.News.Name is { Known: false };
-        return new(changes, changes.Count > 0 && (!nameChanges || newNameUnknown));
+        var deleteFirst = changes.Count > 0 && (!nameChanges || newNameUnknown);
+        return new(changes, deleteFirst, changes.Count > 0 ? ReplacementWarnings(request.News.Name, deleteFirst) : []);
+    }
+
+    /// <summary>
+    /// A replacement is a new webhook: receivers must switch to its signing secret, and when the name
+    /// stays, OnceHub delivers nothing between the delete and the create.
+    /// </summary>
+    private static List<string> ReplacementWarnings(Prop<string>? name, bool deleteFirst)
+    {
+        var which = name is { Known: true, Secret: false } n ? $"webhook '{n.Value}'" : "the webhook";
+        var warnings = new List<string>
+        {
+            $"replacing {which} gives it a new signing secret: receivers verifying with the old one refuse its deliveries until they use the new secret output.",
+        };
+        if (deleteFirst)
+        {
+            warnings.Add($"{which} keeps its name, which must be unique in the account, so the old webhook is deleted before the new one is created: events in between are not delivered. "
+                + "To replace it without a gap, change its name in the same update: the new webhook is then created before the old one is deleted.");
+        }
+
+        return warnings;
     }
 
     /// <summary>Creates the webhook; a preview never gets here (the protocol layer plans it from <see cref="Properties"/>).</summary>

@@ -210,11 +210,18 @@ public sealed record Diff(string[] Replaces, bool DeleteFirst = false) : Step
 {
     public override async Task RunAsync(LifecycleRun run)
     {
+        var logged = run.Session.Engine.Logs.Count;
         var diff = await run.Client.DiffAsync(DiffRequest(run));
         Assert.Equal(Replaces.Length == 0 ? Changes.DiffNone : Changes.DiffSome, diff.Changes);
         Assert.Equal(Replaces.Order(), diff.Replaces.Order());
         Assert.Equal(Replaces.Length > 0 && DeleteFirst, diff.DeleteBeforeReplace);
         Assert.All(run.Sensitive, s => Assert.DoesNotContain(s, diff.ToString(), StringComparison.Ordinal));
+
+        // What the replacement costs, shown during the preview as warnings.
+        var warnings = run.Session.Engine.Logs.Skip(logged).Where(l => l.Severity == LogSeverity.Warning && l.Urn == run.Urn).Select(l => l.Message).ToList();
+        Assert.Equal(Replaces.Length > 0, warnings.Any(w => w.Contains("new signing secret", StringComparison.Ordinal)));
+        Assert.Equal(Replaces.Length > 0 && DeleteFirst, warnings.Any(w => w.Contains("events in between are not delivered", StringComparison.Ordinal)));
+        Assert.Equal(Replaces.Length == 0 ? 0 : DeleteFirst ? 2 : 1, warnings.Count);
     }
 
     public static DiffRequest DiffRequest(LifecycleRun run) => new()
