@@ -15,7 +15,14 @@ internal static class CommonOptions
     {
         Description = $"the webhook's signing secret (or the {CliApp.SecretVariable} environment variable); never printed",
         HelpName = "S",
-        CustomParser = r => Parse(r, "--secret", static v => v.Length == 0 ? throw new UsageException("--secret must not be empty") : v),
+        CustomParser = r => Parse(r, "--secret", static v => v switch
+        {
+            "" => throw new UsageException("--secret must not be empty"),
+            // "--secret --timestamp T" took the next option as the secret: say which value is missing.
+            _ when v.StartsWith("--", StringComparison.Ordinal) =>
+                throw new UsageException($"--secret needs a value; '{Parsing.Printable(v)}' is the next option (a secret may also come from {CliApp.SecretVariable})"),
+            _ => v,
+        }),
     };
 
     /// <summary>The secret from <paramref name="option"/>, else from the environment, else null.</summary>

@@ -46,7 +46,8 @@ internal static class SendCommand
                 ?? throw new UsageException($"send: --secret (or {CliApp.SecretVariable}) is required");
             var type = parsed.GetValue(eventName)!;
             var url = parsed.GetValue(target)!;
-            var payload = parsed.GetValue(file) ?? ContractResources.ReadSample(type.Name);
+            // An option not given reads as an empty array, so ask whether it was given.
+            var payload = parsed.GetResult(file) is null ? ContractResources.ReadSample(type.Name) : parsed.GetValue(file)!;
             if (!parsed.GetValue(sameId))
             {
                 payload = Fresh(payload);
