@@ -124,8 +124,29 @@ public class ContractSuiteTests
         Assert.Equal(TimeSpan.FromSeconds(110), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
         Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions
         {
-            Target = target, Secret = "x", Timeout = TimeSpan.FromMilliseconds(100), Concurrency = 64, Events = [EventCatalog.Specific[0]],
+            Target = target,
+            Secret = "x",
+            Timeout = TimeSpan.FromMilliseconds(100),
+            Concurrency = 64,
+            Events = [EventCatalog.Specific[0]],
         }.Deadline);
+    }
+
+    [Fact]
+    public void The_readme_names_the_checks_as_the_catalog_does_in_its_order()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OnceHubStack.sln")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        var readme = File.ReadAllText(Path.Combine(dir.FullName, "README.md"));
+        var section = readme[readme.IndexOf("### What each check means", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n### ", 1, StringComparison.Ordinal)];
+        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| `(?<name>[a-z-]+)` \|", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups["name"].Value);
+        Assert.Equal(ContractChecks.All.Select(c => c.Name), rows);
     }
 
     [Fact]

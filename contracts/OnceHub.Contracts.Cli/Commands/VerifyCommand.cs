@@ -70,8 +70,20 @@ internal static class VerifyCommand
             {
                 var stderrConsole = Consoles.For(error);
                 var selected = parsed.GetValue(events) ?? EventCatalog.Specific;
-                var traceLock = new Lock();
                 ProgressDisplay? progress = null;
+                Action<string>? trace = null;
+                if (parsed.GetValue(verbose))
+                {
+                    // Requests finish on any thread: one answer's lines stay together.
+                    var oneAtATime = new Lock();
+                    trace = text =>
+                    {
+                        lock (oneAtATime)
+                        {
+                            error.WriteLine(text);
+                        }
+                    };
+                }
                 var options = new SuiteOptions
                 {
                     Target = url,
@@ -80,15 +92,7 @@ internal static class VerifyCommand
                     Events = selected,
                     Concurrency = parsed.GetValue(concurrency),
                     Progress = (done, total) => progress?.Report(done, total),
-                    Trace = parsed.GetValue(verbose)
-                        ? text =>
-                        {
-                            lock (traceLock)
-                            {
-                                error.WriteLine(text);
-                            }
-                        }
-                        : null,
+                    Trace = trace,
                 };
                 progress = new ProgressDisplay(stderrConsole, "verify", options.CheckCount);
                 await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
