@@ -8,6 +8,7 @@ using System.Xml.Linq;
 using OnceHub.Contracts.Cli;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
+using OnceHub.Contracts.Suite;
 
 namespace OnceHub.Contracts.Tests;
 
@@ -118,7 +119,7 @@ public sealed class CliTests : IDisposable
     [InlineData("5h", "attempt 5 at 26135 s")]
     [InlineData("30s", "attempt 2 at 35 s")]
     [InlineData("1h30m", "attempt 5 at 26135 s")]
-    [InlineData("3d", "the event is lost")]
+    [InlineData("3d", "OnceHub disables the webhook")]
     [InlineData("2d19h15m35s", "the event is lost")]
     public async Task Schedule_outage_tells_the_first_attempt_after_it(string outage, string expected)
     {
@@ -183,6 +184,29 @@ public sealed class CliTests : IDisposable
         var refused = await RunAsync("send", "conversation.abandoned", "--target", receiver.Url.ToString(), "--secret", "wrong");
         Assert.Equal(CliApp.Failed, refused.Exit);
         Assert.Contains(": 401 in ", refused.Out, StringComparison.Ordinal);
+        // The receiver's own words come back with the status.
+        Assert.Matches(@": 401 in \d+ ms: \S", refused.Out);
+    }
+
+    [Fact]
+    public async Task Send_gives_each_send_a_fresh_id_unless_same_id()
+    {
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = ["send-secret"] });
+        string[] args = ["send", "booking.canceled", "--target", receiver.Url.ToString(), "--secret", "send-secret"];
+        var first = await RunAsync(args);
+        var second = await RunAsync(args);
+        Assert.Equal(CliApp.Ok, second.Exit);
+        Assert.Equal(2, receiver.ProcessedCount);
+        Assert.NotEqual(first.Out.Split(' ')[1], second.Out.Split(' ')[1]);
+        var sampleId = TestReceiver.EventId(ContractResources.ReadSample("booking.canceled"));
+        Assert.NotEqual(sampleId, first.Out.Split(' ')[1]);
+
+        await RunAsync([.. args, "--same-id"]);
+        var again = await RunAsync([.. args, "--same-id"]);
+        Assert.Equal(CliApp.Ok, again.Exit);
+        Assert.Equal(3, receiver.ProcessedCount);
+        Assert.Equal(1, receiver.DuplicateCount);
+        Assert.Equal(sampleId, again.Out.Split(' ')[1]);
     }
 
     public static TheoryData<string[]> BadInputs() => new()
@@ -232,14 +256,136 @@ public sealed class CliTests : IDisposable
     {
         var run = await RunAsync(verb, "--help");
         Assert.Equal(CliApp.Ok, run.Exit);
-        Assert.Contains("usage: " + verb, run.Out, StringComparison.Ordinal);
+        Assert.Contains("Usage:", run.Out, StringComparison.Ordinal);
+        Assert.Contains(" " + verb + " ", run.Out, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Verify_help_states_the_wall_time_bound()
+    public async Task Verify_help_states_the_wall_time_bound_and_names_every_check()
     {
         var run = await RunAsync("verify", "--help");
-        Assert.Contains("3 x --timeout", run.Out, StringComparison.Ordinal);
+        Assert.Contains("timeout x (requests / concurrency + 2)", run.Out, StringComparison.Ordinal);
+        Assert.Contains("--concurrency", run.Out, StringComparison.Ordinal);
+        Assert.Contains("assumption", run.Out, StringComparison.Ordinal);
+        Assert.All(ContractChecks.All, c => Assert.Contains(c.Name, run.Out, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Version_prints_the_version_and_exits_0()
+    {
+        var run = await RunAsync("--version");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Matches(@"^\d+\.\d+\.\d+", run.Out.Trim());
+    }
+
+    [Theory]
+    [InlineData("verify", "--concurrency", "0")]
+    [InlineData("verify", "--concurrency", "many")]
+    [InlineData("schedule", "--json", "--bogus")]
+    [InlineData("verify", "extra")]
+    public async Task Parse_errors_exit_2_not_System_CommandLine_s_1(params string[] args)
+    {
+        AssertOneLineError(await RunAsync(args));
+    }
+
+    [Fact]
+    public async Task Sign_with_a_missing_secret_value_names_secret()
+    {
+        var file = WriteFile("p.json", "{}"u8.ToArray());
+        var run = await RunAsync("sign", "--secret", "--timestamp", "1700000000", file);
+        AssertOneLineError(run);
+        Assert.Contains("--secret", run.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_report_path_that_is_a_folder_is_refused_before_any_request()
+    {
+        await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(200));
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--report", _dir);
+        AssertOneLineError(run);
+        Assert.Contains("is a folder", run.Err, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
+    }
+
+    [Fact]
+    public async Task An_unwritable_report_file_is_refused_before_any_request()
+    {
+        await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(200));
+        var readOnly = WriteFile("locked.xml", []);
+        File.SetAttributes(readOnly, FileAttributes.ReadOnly);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(readOnly, UnixFileMode.UserRead);
+        }
+        var canWrite = true;
+        try
+        {
+            using (File.OpenWrite(readOnly))
+            {
+            }
+        }
+        catch (UnauthorizedAccessException)
+        {
+            canWrite = false;
+        }
+        if (canWrite)
+        {
+            return; // running as a user who may write anything: the refusal cannot be observed here
+        }
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--report", readOnly);
+        AssertOneLineError(run);
+        Assert.Contains("cannot write", run.Err, StringComparison.Ordinal);
+        Assert.Empty(receiver.Requests);
+    }
+
+    [Fact]
+    public async Task Junit_marks_not_tried_checks_skipped_with_the_reason_and_times_every_case()
+    {
+        await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(503));
+        var report = Path.Combine(_dir, "skipped.xml");
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--events", "booking.no_show", "--report", report);
+        Assert.Equal(CliApp.Failed, run.Exit);
+        var suite = XDocument.Load(report).Root!.Element("testsuite")!;
+        Assert.Equal("1", suite.Attribute("skipped")!.Value);
+        var redelivery = suite.Elements("testcase").Single(t => t.Attribute("name")!.Value == ContractChecks.Redelivery);
+        Assert.Contains(ContractChecks.Accepted, redelivery.Element("skipped")!.Attribute("message")!.Value, StringComparison.Ordinal);
+        Assert.Empty(redelivery.Elements("failure"));
+        Assert.All(suite.Elements("testcase"), t => Assert.NotNull(t.Attribute("time")));
+        Assert.Equal(ContractChecks.All.Select(c => c.Name), suite.Elements("testcase").Select(t => t.Attribute("name")!.Value));
+        // The table uses the same names as its column headers.
+        Assert.All(ContractChecks.All, c => Assert.Contains(c.Name, run.Out, StringComparison.Ordinal));
+        Assert.Contains("disables the webhook", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Failures_show_what_the_receiver_answered()
+    {
+        await using var receiver = await TestReceiver.StartAsync(async (http, _) =>
+        {
+            http.Response.StatusCode = 422;
+            http.Response.ContentType = "application/json";
+            await http.Response.WriteAsync("{\"error\":\"data.owner is missing\"}");
+            return 422;
+        });
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--events", "booking.scheduled");
+        Assert.Equal(CliApp.Failed, run.Exit);
+        Assert.Contains("422 in ", run.Out, StringComparison.Ordinal);
+        Assert.Contains("data.owner is missing", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verbose_prints_requests_and_answers_with_the_signature_redacted()
+    {
+        const string secret = "verbose-secret-never-printed";
+        await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [secret] });
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", secret, "--events", "booking.completed", "--verbose");
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains("> POST " + receiver.Url, run.Err, StringComparison.Ordinal);
+        Assert.Contains("Oncehub-Signature: t=", run.Err, StringComparison.Ordinal);
+        Assert.Contains(",s=<redacted>", run.Err, StringComparison.Ordinal);
+        Assert.Matches(@"< HTTP/1\.1 200", run.Err);
+        Assert.DoesNotMatch(@"s=[0-9a-f]{64}", run.Err);
+        Assert.DoesNotContain(secret, run.Out + run.Err, StringComparison.Ordinal);
     }
 
     // The built programs, run as processes exactly as users run them.

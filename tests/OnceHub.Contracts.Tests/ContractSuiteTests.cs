@@ -99,13 +99,16 @@ public class ContractSuiteTests
         {
             Target = receiver.Url,
             Secret = Secret,
-            // 1 s per attempt: the 5 s deadline ends the schedule long before its 15 attempts.
+            // 1 s per attempt, 12 requests at 4 at a time: a 5 s deadline ends the schedule long before its 15 attempts.
             Timeout = TimeSpan.FromSeconds(1),
+            Concurrency = 4,
             Events = [.. EventCatalog.Specific.Take(2)],
         });
 
         Assert.False(report.Passed);
-        Assert.Equal(2 * ContractChecks.All.Count, report.FailureCount);
+        // Every check fails but the redelivery, which is not tried without a first delivery.
+        Assert.Equal(2 * (ContractChecks.All.Count - 1), report.FailureCount);
+        Assert.Equal(2, report.SkippedCount);
         Assert.True(report.DeadlineReached);
         Assert.Contains("deadline", Check(report, "booking.scheduled", ContractChecks.Accepted).Detail, StringComparison.Ordinal);
         Assert.Contains("no answer", Check(report, "booking.scheduled", ContractChecks.AnswersInTime).Detail, StringComparison.Ordinal);
@@ -113,11 +116,37 @@ public class ContractSuiteTests
     }
 
     [Fact]
-    public void Deadline_is_three_timeouts_with_a_floor()
+    public void Deadline_grows_with_requests_divided_by_concurrency()
     {
         var target = new Uri("http://127.0.0.1:1/");
-        Assert.Equal(TimeSpan.FromSeconds(30), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
-        Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions { Target = target, Secret = "x", Timeout = TimeSpan.FromSeconds(1) }.Deadline);
+        // 12 events x 6 requests, one at a time: 72 timeouts plus 2 of slack.
+        Assert.Equal(TimeSpan.FromSeconds(740), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
+        Assert.Equal(TimeSpan.FromSeconds(110), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
+        Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions
+        {
+            Target = target,
+            Secret = "x",
+            Timeout = TimeSpan.FromMilliseconds(100),
+            Concurrency = 64,
+            Events = [EventCatalog.Specific[0]],
+        }.Deadline);
+    }
+
+    [Fact]
+    public void The_readme_names_the_checks_as_the_catalog_does_in_its_order()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OnceHubStack.sln")))
+        {
+            dir = dir.Parent;
+        }
+        Assert.NotNull(dir);
+        var readme = File.ReadAllText(Path.Combine(dir.FullName, "README.md"));
+        var section = readme[readme.IndexOf("### What each check means", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n### ", 1, StringComparison.Ordinal)];
+        var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| `(?<name>[a-z-]+)` \|", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups["name"].Value);
+        Assert.Equal(ContractChecks.All.Select(c => c.Name), rows);
     }
 
     [Fact]

@@ -20,6 +20,11 @@ internal sealed class TestReceiver : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>How many connections the receiver has accepted.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    private int _connections;
+
     /// <summary>Every request: its signature header (null when absent) and raw body.</summary>
     public ConcurrentQueue<(string? Signature, byte[] Body, string? UserAgent, string? ContentType)> Requests { get; } = new();
 
@@ -28,9 +33,13 @@ internal sealed class TestReceiver : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
         TestReceiver? self = null;
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => connection =>
+        {
+            Interlocked.Increment(ref self!._connections);
+            return next(connection);
+        })));
+        var app = builder.Build();
         app.Run(async http =>
         {
             using var buffer = new MemoryStream();
@@ -38,7 +47,11 @@ internal sealed class TestReceiver : IAsyncDisposable
             var body = buffer.ToArray();
             var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
             self!.Requests.Enqueue((header, body, http.Request.Headers.UserAgent.ToString(), http.Request.ContentType));
-            http.Response.StatusCode = await respond(http, body);
+            var status = await respond(http, body);
+            if (!http.Response.HasStarted)
+            {
+                http.Response.StatusCode = status;
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

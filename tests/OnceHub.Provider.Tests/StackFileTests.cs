@@ -86,17 +86,42 @@ public sealed partial class StackFileTests(PluginBuild build)
     public void The_contract_gate_runs_after_the_webhooks_with_the_secret_in_its_environment()
     {
         var resources = ProjectFile["resources"]!.AsObject();
-        var gates = resources.Where(r => (string?)r.Value!["type"] == "command:local:Command").ToList();
+        var gates = resources.Where(r => (string?)r.Value!["type"] == "command:local:Command"
+            && r.Value["properties"]!["environment"]?["ONCEHUB_WEBHOOK_SECRET"] is not null).ToList();
         Assert.NotEmpty(gates);
         foreach (var (name, gate) in gates)
         {
             var create = (string)gate!["properties"]!["create"]!;
-            Assert.Contains("dotnet run --project contracts/OnceHub.Contracts.Cli -- verify", create, StringComparison.Ordinal);
+            Assert.Contains(" verify", create, StringComparison.Ordinal);
             Assert.DoesNotContain("--secret", create, StringComparison.Ordinal);
             Assert.Matches(@"^\$\{\w+\.secret\}$", (string)gate["properties"]!["environment"]!["ONCEHUB_WEBHOOK_SECRET"]!);
             Assert.NotEmpty(gate["properties"]!["triggers"]!.AsArray());
             Assert.NotEmpty(gate["options"]!["dependsOn"]!.AsArray());
-            Assert.True(File.Exists(Path.Combine(build.RepoRoot, "contracts", "OnceHub.Contracts.Cli", "OnceHub.Contracts.Cli.csproj")), name);
+        }
+    }
+
+    [Fact]
+    public void The_contract_gate_runs_the_cli_built_once_not_dotnet_run_per_webhook()
+    {
+        var resources = ProjectFile["resources"]!.AsObject();
+        var commands = resources.Where(r => (string?)r.Value!["type"] == "command:local:Command").ToList();
+        // One resource builds the CLI; its output folder is where every gate runs it from.
+        var (builderName, builder) = Assert.Single(commands, c => ((string)c.Value!["properties"]!["create"]!).StartsWith("dotnet build ", StringComparison.Ordinal));
+        var step = Regex.Match((string)builder!["properties"]!["create"]!, @"^dotnet build (?<project>\S+) -c Release -o (?<out>\S+)$");
+        Assert.True(step.Success, (string)builder["properties"]!["create"]!);
+        var project = step.Groups["project"].Value;
+        Assert.True(File.Exists(Path.Combine(build.RepoRoot, project, Path.GetFileName(project) + ".csproj")), project);
+        var dll = $"dotnet {step.Groups["out"].Value}/{Path.GetFileName(project)}.dll verify";
+
+        var gates = commands.Where(c => c.Key != builderName).ToList();
+        Assert.Equal(2, gates.Count);
+        foreach (var (name, gate) in gates)
+        {
+            var create = (string)gate!["properties"]!["create"]!;
+            Assert.DoesNotContain("dotnet run", create, StringComparison.Ordinal);
+            // Both branches (deployed receiver, bundled receiver) run the built program.
+            Assert.Equal(2, Regex.Matches(create, Regex.Escape(dll)).Count);
+            Assert.Contains("${" + builderName + "}", gate["options"]!["dependsOn"]!.AsArray().Select(d => (string?)d), StringComparer.Ordinal);
         }
     }
 

@@ -1,9 +1,11 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
+using System.Text;
 using OnceHub.Contracts.Signing;
 using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace OnceHub.Contracts.Delivery;
@@ -11,13 +13,16 @@ namespace OnceHub.Contracts.Delivery;
 /// <summary>Settings of the delivery simulation.</summary>
 public sealed class DeliveryOptions
 {
-    /// <summary>Documented default per-attempt timeout: an answer slower than this is a failed attempt.</summary>
+    /// <summary>
+    /// Per-attempt timeout when none is given. OnceHub documents no per-attempt timeout: this one is an
+    /// assumption, configurable, chosen so that a receiver answering within it is safe with any sender.
+    /// </summary>
     public static readonly TimeSpan DefaultAttemptTimeout = TimeSpan.FromSeconds(10);
 
     public static string DefaultUserAgent { get; } =
         "OnceHub-Webhooks-Contracts/" + (typeof(DeliveryOptions).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
-    /// <summary>Real-time limit for one attempt, connection and full answer included.</summary>
+    /// <summary>Real-time limit for one attempt, connection and full answer included (an assumption; see above).</summary>
     public TimeSpan AttemptTimeout { get; init; } = DefaultAttemptTimeout;
 
     public string UserAgent { get; init; } = DefaultUserAgent;
@@ -27,21 +32,48 @@ public sealed class DeliveryOptions
     /// so this stays real time even when the schedule runs on a <see cref="VirtualClock"/>.
     /// </summary>
     public TimeProvider SigningClock { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Clock of the retry schedule's waits when a delivery names none. Real time here means real
+    /// waits of up to 6 h; the suite gives each delivery its own <see cref="VirtualClock"/> instead.
+    /// </summary>
+    public TimeProvider ScheduleClock { get; init; } = TimeProvider.System;
+
+    /// <summary>At most this many requests in flight at once (null: no limit). Queued time is not attempt time.</summary>
+    public int? MaxConcurrentRequests { get; init; }
+
+    /// <summary>
+    /// Receives each attempt, request and answer, as a few lines of text (verbose mode). The signature's
+    /// <c>s=</c> is redacted: a valid signature could be replayed within the receiver's tolerance.
+    /// </summary>
+    public Action<string>? Trace { get; init; }
 }
 
 /// <summary>
 /// Posts webhook payloads the way OnceHub does: JSON content type, <c>Oncehub-Signature</c> signed
 /// afresh for every attempt, a user agent, a per-attempt timeout; non-2xx, timeouts and connection
-/// errors are failures, retried on <see cref="RetrySchedule"/>. One instance holds one HttpClient
-/// and is safe to share between concurrent deliveries.
+/// errors are failures, retried on <see cref="RetrySchedule"/>. One instance holds its connections and
+/// its schedule pipeline and is safe to share between concurrent deliveries.
 /// </summary>
+/// <remarks>
+/// Connections are kept alive where the receiver allows it, like any sender. A receiver that answers
+/// HTTP/1.0 without <c>Connection: keep-alive</c> closes after each answer, so its origin then gets a
+/// new connection per request (the pool honours <c>Connection: close</c> by itself). A request that
+/// went out on a reused connection and got no byte back (the receiver closed the idle connection as
+/// the request left) is sent once more on a new connection: that failure is the sender's, not the
+/// receiver's.
+/// </remarks>
 public sealed class DeliveryEngine : IDisposable
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
 
-    private readonly HttpClient _http;
+    private readonly HttpClient _pooled;
+    private readonly HttpClient _fresh;
     private readonly ResiliencePipeline _attemptTimeout;
+    private readonly ResiliencePipeline<AttemptResult> _schedule;
+    private readonly SemaphoreSlim? _inFlight;
     private readonly DeliveryOptions _options;
+    private readonly ConcurrentDictionary<string, bool> _closesAfterEachAnswer = new(StringComparer.OrdinalIgnoreCase);
 
     public DeliveryEngine(DeliveryOptions? options = null)
     {
@@ -50,22 +82,48 @@ public sealed class DeliveryEngine : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), "the attempt timeout must be positive");
         }
-        _http = new HttpClient(new SocketsHttpHandler
+        if (_options.MaxConcurrentRequests is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "at least one request must be allowed in flight");
+        }
+        _pooled = NewClient(new SocketsHttpHandler
         {
             ConnectTimeout = _options.AttemptTimeout,
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectCallback = TrackedStream.ConnectAsync,
             AllowAutoRedirect = false, // a redirect is an answer, and not a 2xx
             UseCookies = false,
-        })
+        });
+        _fresh = NewClient(new SocketsHttpHandler
         {
-            // The Polly pipeline owns the limit, so HttpClient's own timeout is switched off.
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+            ConnectTimeout = _options.AttemptTimeout,
+            // Zero lifetime: a connection is never returned to the pool, so every request gets its own.
+            PooledConnectionLifetime = TimeSpan.Zero,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+        });
         _attemptTimeout = new ResiliencePipelineBuilder().AddTimeout(_options.AttemptTimeout).Build();
+        _schedule = new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = _options.ScheduleClock }
+            .AddOnceHubRetrySchedule(new OnceHubRetryScheduleOptions<AttemptResult>
+            {
+                ShouldRetry = static outcome => outcome.Result is { Outcome: not AttemptOutcome.Accepted and not AttemptOutcome.Canceled },
+            })
+            .Build();
+        _inFlight = _options.MaxConcurrentRequests is { } max ? new SemaphoreSlim(max, max) : null;
+    }
+
+    private HttpClient NewClient(SocketsHttpHandler handler)
+    {
+        // The Polly pipeline owns the limit, so HttpClient's own timeout is switched off.
+        var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        client.DefaultRequestHeaders.UserAgent.ParseAdd(_options.UserAgent);
+        return client;
     }
 
     public DeliveryOptions Options => _options;
+
+    /// <summary>The schedule's retry pipeline, built once per engine.</summary>
+    public ResiliencePipeline<AttemptResult> SchedulePipeline => _schedule;
 
     /// <summary>
     /// One attempt with exactly the given signature header (null: no header). For crafted requests such
@@ -74,50 +132,162 @@ public sealed class DeliveryEngine : IDisposable
     public async Task<AttemptResult> PostAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var started = Stopwatch.GetTimestamp();
+        if (_inFlight is not null)
+        {
+            try
+            {
+                await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return new AttemptResult(AttemptOutcome.Canceled, null, TimeSpan.Zero);
+            }
+        }
         try
         {
-            var status = await _attemptTimeout.ExecuteAsync(static async (state, ct) =>
+            return await AttemptAsync(target, body, signature, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _inFlight?.Release();
+        }
+    }
+
+    private async Task<AttemptResult> AttemptAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var trace = new AttemptTrace();
+        var sentOnNewConnection = false;
+        AttemptResult result;
+        try
+        {
+            result = await _attemptTimeout.ExecuteAsync(async ct =>
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, state.target)
+                try
                 {
-                    Content = new ReadOnlyMemoryContent(state.body),
-                };
-                request.Content.Headers.ContentType = Json;
-                if (state.signature is not null)
-                {
-                    request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, state.signature);
+                    return await SendOnceAsync(target, body, signature, trace, fresh: false, started, ct).ConfigureAwait(false);
                 }
-                using var response = await state.http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-                // Read the answer to the end so the connection can be reused and "answered" means complete.
-                await response.Content.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
-                return (int)response.StatusCode;
-            }, (http: _http, target, body, signature), cancellationToken).ConfigureAwait(false);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            return new AttemptResult(status is >= 200 and <= 299 ? AttemptOutcome.Accepted : AttemptOutcome.Refused, status, elapsed);
+                catch (Exception ex) when (ex is HttpRequestException or IOException && trace.FailedUnansweredOnReusedConnection)
+                {
+                    sentOnNewConnection = true;
+                    return await SendOnceAsync(target, body, signature, new AttemptTrace(), fresh: true, started, ct).ConfigureAwait(false);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
-            return new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started));
+            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return new AttemptResult(AttemptOutcome.Canceled, null, Stopwatch.GetElapsedTime(started));
+            result = new AttemptResult(AttemptOutcome.Canceled, null, Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException)
         {
             // The handler's own connect timeout.
-            return new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started));
+            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started), "no connection within the timeout");
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            return new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(started), ShortReason(ex));
+            result = new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(started), TransportErrors.Describe(ex, trace));
         }
-        catch (IOException ex)
+        _options.Trace?.Invoke(TraceText(target, body.Length, signature, result, sentOnNewConnection));
+        return result;
+    }
+
+    private async Task<AttemptResult> SendOnceAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
+        bool fresh, long started, CancellationToken ct)
+    {
+        var origin = target.GetLeftPart(UriPartial.Authority);
+        fresh |= _closesAfterEachAnswer.ContainsKey(origin);
+        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ReadOnlyMemoryContent(body) };
+        request.Content.Headers.ContentType = Json;
+        if (signature is not null)
         {
-            // The connection broke while the answer was being read.
-            return new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(started), ex.GetType().Name);
+            request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, signature);
         }
+        if (fresh)
+        {
+            // Said out loud, so the receiver need not wait to see whether another request follows.
+            request.Headers.ConnectionClose = true;
+        }
+        AttemptTrace.Current = trace;
+        using var response = await (fresh ? _fresh : _pooled).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!fresh && response.Version == HttpVersion.Version10 && !KeepsAlive(response))
+        {
+            // HTTP/1.0 without keep-alive: this connection ends with the answer. Remembered before the
+            // body is read, that is before the pool could hand the connection to another request.
+            _closesAfterEachAnswer.TryAdd(origin, true);
+        }
+        // Read the answer to the end, so "answered" means complete and the connection can be reused;
+        // keep its first bytes as evidence.
+        var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var head = new byte[AttemptResult.BodyExcerptBytes + 1];
+            var filled = 0;
+            int read;
+            while (filled < head.Length && (read = await stream.ReadAsync(head.AsMemory(filled), ct).ConfigureAwait(false)) > 0)
+            {
+                filled += read;
+            }
+            await stream.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            return new AttemptResult(status is >= 200 and <= 299 ? AttemptOutcome.Accepted : AttemptOutcome.Refused, status,
+                Stopwatch.GetElapsedTime(started), Body: filled == 0 ? null : AttemptResult.Excerpt(head.AsSpan(0, filled), false),
+                Headers: Headers(response));
+        }
+    }
+
+    private static bool KeepsAlive(HttpResponseMessage response) =>
+        response.Headers.Connection.Any(c => c.Equals("keep-alive", StringComparison.OrdinalIgnoreCase));
+
+    private static string Headers(HttpResponseMessage response)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"HTTP/{response.Version} {(int)response.StatusCode} {response.ReasonPhrase}");
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            sb.Append('\n').Append(name).Append(": ").AppendJoin(", ", values);
+        }
+        return sb.ToString();
+    }
+
+    private string TraceText(Uri target, int bodyLength, string? signature, AttemptResult result, bool sentOnNewConnection)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"> POST {Suite.ContractSuite.DisplayTarget(target)}\n");
+        sb.Append("> Content-Type: application/json\n");
+        sb.Append(CultureInfo.InvariantCulture, $"> User-Agent: {_options.UserAgent}\n");
+        if (signature is not null)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"> {WebhookSigner.HeaderName}: {RedactSignature(signature)}\n");
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"> ({bodyLength} bytes of JSON)\n");
+        if (sentOnNewConnection)
+        {
+            sb.Append("  (the reused connection closed before answering; sent again on a new connection)\n");
+        }
+        if (result.Headers is { } headers)
+        {
+            sb.AppendJoin('\n', headers.Split('\n').Select(l => "< " + l)).Append('\n');
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"< {result.Evidence()}");
+        return sb.ToString();
+    }
+
+    /// <summary>The signature header with every <c>s=</c> value replaced: <c>t</c> stays readable.</summary>
+    public static string RedactSignature(string header)
+    {
+        var parts = header.Split(',');
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (parts[i].TrimStart().StartsWith("s=", StringComparison.Ordinal))
+            {
+                parts[i] = parts[i][..(parts[i].IndexOf('=', StringComparison.Ordinal) + 1)] + "<redacted>";
+            }
+        }
+        return string.Join(',', parts);
     }
 
     /// <summary>One attempt signed now (real time) with <paramref name="signer"/>.</summary>
@@ -140,46 +310,32 @@ public sealed class DeliveryEngine : IDisposable
         var clock = scheduleClock ?? new VirtualClock();
         var start = clock.GetUtcNow();
         var attempts = new List<ScheduledAttempt>(RetrySchedule.AttemptCount);
-
-        var pipeline = new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = clock }
-            .AddRetry(new RetryStrategyOptions<AttemptResult>
-            {
-                MaxRetryAttempts = RetrySchedule.AttemptCount - 1,
-                ShouldHandle = static args => ValueTask.FromResult(
-                    args.Outcome.Result is { Outcome: not AttemptOutcome.Accepted and not AttemptOutcome.Canceled }),
-                // Polly numbers retries from 0, so retry n is attempt n + 2 of the schedule.
-                DelayGenerator = static args => ValueTask.FromResult<TimeSpan?>(RetrySchedule.DelayBefore(args.AttemptNumber + 2)),
-                UseJitter = false,
-            })
-            .Build();
-
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RetryScheduleBuilderExtensions.ScheduleClock, clock);
         try
         {
-            await pipeline.ExecuteAsync(async ct =>
+            await _schedule.ExecuteAsync(async (ctx, _) =>
             {
-                var result = await SendAsync(target, body, signer, ct).ConfigureAwait(false);
+                var result = await SendAsync(target, body, signer, ctx.CancellationToken).ConfigureAwait(false);
                 attempts.Add(new ScheduledAttempt(attempts.Count + 1, clock.GetUtcNow() - start, result));
                 return result;
-            }, cancellationToken).ConfigureAwait(false);
+            }, context, 0).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Canceled between attempts: what was tried so far is the answer.
         }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
         return new DeliveryResult(attempts);
     }
 
-    public void Dispose() => _http.Dispose();
-
-    private static string ShortReason(Exception ex)
+    public void Dispose()
     {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is SocketException socket)
-            {
-                return socket.SocketErrorCode.ToString();
-            }
-        }
-        return ex is HttpRequestException http ? http.HttpRequestError.ToString() : ex.GetType().Name;
+        _pooled.Dispose();
+        _fresh.Dispose();
+        _inFlight?.Dispose();
     }
 }

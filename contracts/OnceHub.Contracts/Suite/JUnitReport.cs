@@ -31,7 +31,7 @@ public static class JUnitReport
         xml.WriteAttributeString("tests", tests);
         xml.WriteAttributeString("failures", failures);
         xml.WriteAttributeString("errors", "0");
-        xml.WriteAttributeString("skipped", "0");
+        xml.WriteAttributeString("skipped", report.SkippedCount.ToString(CultureInfo.InvariantCulture));
         xml.WriteAttributeString("time", time);
         xml.WriteAttributeString("timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture));
 
@@ -47,9 +47,15 @@ public static class JUnitReport
             xml.WriteAttributeString("classname", check.Event);
             xml.WriteAttributeString("name", check.Check);
             xml.WriteAttributeString("time", Seconds(check.Elapsed));
-            if (check.Passed)
+            if (check.Status == CheckStatus.Passed)
             {
                 xml.WriteElementString("system-out", check.Detail);
+            }
+            else if (check.Status == CheckStatus.Skipped)
+            {
+                xml.WriteStartElement("skipped");
+                xml.WriteAttributeString("message", check.Detail);
+                xml.WriteEndElement();
             }
             else
             {

@@ -1,0 +1,45 @@
+using System.CommandLine;
+using OnceHub.Contracts.Payloads;
+
+namespace OnceHub.Contracts.Cli.Commands;
+
+/// <summary><c>validate</c>: payload files against the event envelope and family schemas.</summary>
+internal static class ValidateCommand
+{
+    public static Command Create()
+    {
+        var files = new Argument<string[]>("FILE")
+        {
+            Description = "payload files",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var command = new Command("validate", "Check each payload file against the event envelope schema and its family's data schema. "
+            + "Exit 0 when every file is valid; 1 otherwise, listing each error's JSON path and rule.")
+        {
+            files,
+        };
+        command.SetAction(parsed =>
+        {
+            var output = parsed.InvocationConfiguration.Output;
+            // Read everything first so a missing file is bad input before any output.
+            var read = parsed.GetValue(files)!.Select(p => (Path: p, Bytes: Parsing.ReadFile("validate", p))).ToList();
+            var allValid = true;
+            foreach (var (path, bytes) in read)
+            {
+                var errors = PayloadValidator.Default.Validate(bytes);
+                if (errors.Count == 0)
+                {
+                    output.WriteLine($"{path}: valid");
+                    continue;
+                }
+                allValid = false;
+                foreach (var error in errors)
+                {
+                    output.WriteLine($"{path}: {error.Path}: {error.Rule}");
+                }
+            }
+            return allValid ? CliApp.Ok : CliApp.Failed;
+        });
+        return command;
+    }
+}
