@@ -417,7 +417,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
                 usage: validate FILE...
 
                 Checks each payload file against the event envelope schema and its family's data schema.
-                Exit 0 when every file is valid; 1 otherwise, listing each error's JSON path and rule.
+                Exit 0 when every file is valid (warnings, such as an event type the catalog does not
+                know yet, are printed but allowed); 1 otherwise, listing each error's JSON path and rule.
                 """);
             return Ok;
         }
@@ -430,14 +431,19 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         var allValid = true;
         foreach (var (path, bytes) in files)
         {
-            var errors = PayloadValidator.Default.Validate(bytes);
-            if (errors.Count == 0)
+            var report = PayloadValidator.Default.Check(bytes);
+            // Warnings (an event type the catalog does not know yet) are printed but do not fail the file.
+            foreach (var warning in report.Warnings)
+            {
+                stdout.WriteLine($"{path}: warning: {warning.Path}: {warning.Rule}");
+            }
+            if (report.IsValid)
             {
                 stdout.WriteLine($"{path}: valid");
                 continue;
             }
             allValid = false;
-            foreach (var error in errors)
+            foreach (var error in report.Errors)
             {
                 stdout.WriteLine($"{path}: {error.Path}: {error.Rule}");
             }

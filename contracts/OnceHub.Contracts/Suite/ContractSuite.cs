@@ -47,6 +47,7 @@ public static class ContractChecks
     public const string MissingSignature = "missing-signature";
     public const string StaleTimestamp = "stale-timestamp";
     public const string AnswersInTime = "answers-in-time";
+    public const string ForwardCompatible = ForwardCompatibilityCheck.Name;
 
     public static IReadOnlyList<(string Name, string Meaning)> All { get; } =
     [
@@ -57,6 +58,7 @@ public static class ContractChecks
         (MissingSignature, "a delivery without Oncehub-Signature is refused with a 4xx"),
         (StaleTimestamp, "a correctly signed delivery with an old timestamp (replay) is refused with a 4xx"),
         (AnswersInTime, "every request above is answered within the timeout"),
+        (ForwardCompatible, ForwardCompatibilityCheck.Meaning),
     ];
 }
 
@@ -138,6 +140,8 @@ public static class ContractSuite
         var staleT = DateTimeOffset.UtcNow.Subtract(options.StaleBy).ToUnixTimeSeconds();
         var stale = engine.PostAsync(target, staleBody, signer.CreateHeader(staleBody, staleT), ct);
 
+        var forwardCompatible = ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct);
+
         var body = WithNewEventId(sample);
         var delivery = await engine.DeliverAsync(target, body, signer, cancellationToken: ct).ConfigureAwait(false);
         checks.Add(AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested));
@@ -184,6 +188,8 @@ public static class ContractSuite
                 ? $"slowest answer {Ms(slowest)} (limit {Seconds(options.Timeout)})"
                 : $"no answer within {Seconds(options.Timeout)} to: {string.Join(", ", late.Select(l => l.What))}",
             slowest));
+        progress.Step();
+        checks.Add(await forwardCompatible.ConfigureAwait(false));
         progress.Step();
         return new EventReport(eventType, delivery, checks, slowest);
     }
