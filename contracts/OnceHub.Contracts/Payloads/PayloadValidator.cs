@@ -147,11 +147,38 @@ public sealed class PayloadValidator
         return dot > 0 && EventCatalog.Composites.TryGetValue(type[..dot], out var family) ? family : null;
     }
 
+    private static readonly HashSet<ValidationErrorKind> TypeMismatches =
+    [
+        ValidationErrorKind.NullExpected, ValidationErrorKind.StringExpected, ValidationErrorKind.ArrayExpected,
+        ValidationErrorKind.ObjectExpected, ValidationErrorKind.IntegerExpected, ValidationErrorKind.NumberExpected,
+        ValidationErrorKind.BooleanExpected,
+    ];
+
     // NJsonSchema reports paths from the document root even when validating a nested token.
     private static void Collect(IEnumerable<ValidationError> found, List<PayloadError> into)
     {
         foreach (var error in found)
         {
+            // An array item's errors are its own: report them at the item ("$.data.attendees[0]").
+            if (error is ChildSchemaValidationError { Kind: ValidationErrorKind.ArrayItemNotValid } items)
+            {
+                Collect(items.Errors.SelectMany(e => e.Value), into);
+                continue;
+            }
+            // A value of one of a nullable field's types (a string for ["string", "null"]) that breaks a rule
+            // of that type: report that rule (format, item type), not "must be null or string".
+            if (error is MultiTypeValidationError types)
+            {
+                var inner = types.Errors.SelectMany(e => e.Value).Where(e => !TypeMismatches.Contains(e.Kind)).ToList();
+                if (inner.Count > 0)
+                {
+                    // Each type branch may report the same finding: keep it once.
+                    var branch = new List<PayloadError>();
+                    Collect(inner, branch);
+                    into.AddRange(branch.Distinct());
+                    continue;
+                }
+            }
             into.Add(new PayloadError(ToJsonPath("$", error), Describe(error)));
         }
     }

@@ -30,7 +30,11 @@ internal static class SchemaSet
             return file;
         }
 
-        public override async Task<IJsonReference> ResolveFileReferenceAsync(string filePath, CancellationToken cancellationToken = default) =>
-            await JsonSchema.FromJsonAsync(ContractResources.ReadSchema(filePath), filePath, CreateResolver, cancellationToken).ConfigureAwait(false);
+        // The library makes the path absolute on the way; the file name is what names the resource.
+        public override async Task<IJsonReference> ResolveFileReferenceAsync(string filePath, CancellationToken cancellationToken = default)
+        {
+            var file = Path.GetFileName(filePath);
+            return await JsonSchema.FromJsonAsync(ContractResources.ReadSchema(file), file, CreateResolver, cancellationToken).ConfigureAwait(false);
+        }
     }
 }
