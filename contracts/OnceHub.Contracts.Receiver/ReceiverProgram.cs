@@ -43,14 +43,12 @@ public static class ReceiverProgram
 
     private static RootCommand BuildCommand(TextWriter stdout, TextWriter stderr)
     {
-        var port = new Option<int>("--port") { Description = "Loopback port to listen on; 0 picks a free one", DefaultValueFactory = _ => 0 };
-        port.Validators.Add(r =>
+        var port = new Option<int>("--port")
         {
-            if (r.GetValueOrDefault<int>() is < 0 or > 65535)
-            {
-                r.AddError("--port must be a number from 0 to 65535");
-            }
-        });
+            Description = "Loopback port to listen on; 0 picks a free one",
+            DefaultValueFactory = _ => 0,
+            CustomParser = r => ParseNumber(r, 0, 65535, "--port must be a number from 0 to 65535"),
+        };
         var secret = new Option<string[]>("--secret")
         {
             Description = $"The webhook's signing secret; repeat it during a rollover (default: {SecretVariable})",
@@ -168,15 +166,26 @@ public static class ReceiverProgram
 
     private static Argument<long> EntryArgument()
     {
-        var argument = new Argument<long>("ENTRY") { Description = "The quarantine entry number (see 'quarantine list')" };
-        argument.Validators.Add(r =>
+        return new Argument<long>("ENTRY")
         {
-            if (r.GetValueOrDefault<long>() < 1)
-            {
-                r.AddError("ENTRY must be a positive entry number");
-            }
-        });
-        return argument;
+            Description = "The quarantine entry number (see 'quarantine list')",
+            CustomParser = r => ParseNumberLong(r, 1, long.MaxValue, "ENTRY must be a positive entry number"),
+        };
+    }
+
+    // One parser for numbers with a range, so a word where a number belongs is a parse error (exit 2) too.
+    private static int ParseNumber(System.CommandLine.Parsing.ArgumentResult result, long min, long max, string rule) =>
+        (int)Math.Min(ParseNumberLong(result, min, max, rule), int.MaxValue);
+
+    private static long ParseNumberLong(System.CommandLine.Parsing.ArgumentResult result, long min, long max, string rule)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+        result.AddError(rule);
+        return min;
     }
 
     private static int WithStore(string path, TextWriter stderr, Func<SqliteEventStore, int> action)
