@@ -223,7 +223,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
     private void WriteTable(SuiteReport report)
     {
         var columns = ContractChecks.All.Select(c => c.Name).ToList();
-        var headers = new[] { "DELIVERED", "REDELIVERY", "FORGED", "TAMPERED", "UNSIGNED", "STALE", "IN TIME" };
+        var headers = new[] { "DELIVERED", "REDELIVERY", "FORGED", "TAMPERED", "UNSIGNED", "STALE", "IN TIME", "FORWARD" };
         var rows = report.Events.Select(e =>
         {
             var byName = e.Checks.ToDictionary(c => c.Check);
