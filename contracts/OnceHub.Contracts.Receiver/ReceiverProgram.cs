@@ -210,7 +210,11 @@ public static class ReceiverProgram
 
     private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
     {
-        using var logging = LoggerFactory.Create(b => b.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+        // Logs go to stderr, so stdout carries only the listening line and the final counts.
+        using var logging = LoggerFactory.Create(b => b
+            .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(c => c.SingleLine = true)
+            .SetMinimumLevel(LogLevel.Information));
         ReferenceReceiver receiver;
         try
         {

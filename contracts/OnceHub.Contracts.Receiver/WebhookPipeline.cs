@@ -1,5 +1,5 @@
-using System.Text.Unicode;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging.Abstractions;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Signing;
