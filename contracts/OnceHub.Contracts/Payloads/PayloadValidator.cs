@@ -115,6 +115,10 @@ public sealed class PayloadValidator
             errors.Add(new PayloadError("$.type",
                 $"family: '{type}' is a subscription name for every {type} event, never an event's type (e.g. '{EventCatalog.Specific.First(e => e.Family == composite).Name}')"));
         }
+        else if (type.Length == 0)
+        {
+            family = null; // already an error of the envelope (minLength): nothing to warn about
+        }
         else
         {
             family = FamilyByPrefix(type);
