@@ -1,75 +1,232 @@
+using System.CommandLine;
+using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
 using OnceHub.Contracts.Signing;
 
 namespace OnceHub.Contracts.Receiver;
 
 /// <summary>
-/// <c>dotnet run --project contracts/OnceHub.Contracts.Receiver -- --port N --secret S [--secret OLD] [--db FILE]</c>.
-/// The secret may come from ONCEHUB_WEBHOOK_SECRET instead, which keeps it out of process listings.
+/// <c>receiver --port N --secret S [--secret OLD] [--db FILE]</c> serves the reference receiver;
+/// <c>receiver quarantine list|show|replay --db FILE</c> looks after what it set aside. The secret may come
+/// from ONCEHUB_WEBHOOK_SECRET instead, which keeps it out of process listings. Exit codes: 0 done,
+/// 1 a replay did not get its event processed, 2 bad input.
 /// </summary>
 public static class ReceiverProgram
 {
     public const string SecretVariable = "ONCEHUB_WEBHOOK_SECRET";
 
-    public static async Task<int> Main(string[] args)
-    {
-        int port = 0;
-        string? db = null;
-        var secrets = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            var flag = args[i];
-            if (flag is "-h" or "--help")
-            {
-                Console.WriteLine("usage: OnceHub.Contracts.Receiver --port N --secret S [--secret PREVIOUS] [--db FILE]");
-                Console.WriteLine($"  serves POST {ReferenceReceiver.Path} on 127.0.0.1; the secret may come from {SecretVariable};");
-                Console.WriteLine($"  signature tolerance {SignatureVerifier.DefaultTolerance.TotalSeconds} s; --db keeps processed ids across restarts.");
-                return 0;
-            }
-            if (flag is not ("--port" or "--secret" or "--db"))
-            {
-                return Fail($"unknown flag '{flag}' (see --help)");
-            }
-            if (i + 1 >= args.Length)
-            {
-                return Fail($"{flag} needs a value");
-            }
-            var value = args[++i];
-            switch (flag)
-            {
-                case "--port" when !int.TryParse(value, out port) || port is < 0 or > 65535:
-                    return Fail("--port must be a number from 0 to 65535");
-                case "--secret" when value.Length == 0:
-                    return Fail("--secret must not be empty");
-                case "--secret":
-                    secrets.Add(value);
-                    break;
-                case "--db":
-                    db = value;
-                    break;
-            }
-        }
-        if (secrets.Count == 0 && Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnv)
-        {
-            secrets.Add(fromEnv);
-        }
-        if (secrets.Count == 0)
-        {
-            return Fail($"a webhook secret is required: --secret S or {SecretVariable}");
-        }
+    private const int Ok = 0;
+    private const int Failed = 1;
+    private const int Usage = 2;
 
+    public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the command line with its output going to the given writers (tests capture them).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var root = BuildCommand(stdout, stderr);
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // System.CommandLine answers parse errors with 1; bad input is 2 here, as in every command of this project.
+            foreach (var error in parsed.Errors)
+            {
+                await stderr.WriteLineAsync("error: " + error.Message);
+            }
+            await stderr.WriteLineAsync("(see --help)");
+            return Usage;
+        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
+    }
+
+    private static RootCommand BuildCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var port = new Option<int>("--port")
+        {
+            Description = "Loopback port to listen on; 0 picks a free one",
+            DefaultValueFactory = _ => 0,
+            CustomParser = r => ParseNumber(r, 0, 65535, "--port must be a number from 0 to 65535"),
+        };
+        var secret = new Option<string[]>("--secret")
+        {
+            Description = $"The webhook's signing secret; repeat it during a rollover (default: {SecretVariable})",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        secret.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string[]>()?.Any(string.IsNullOrEmpty) == true)
+            {
+                r.AddError("--secret must not be empty");
+            }
+        });
+        var serveDb = DbOption(required: false, "SQLite file for event ids and quarantine, kept across restarts (default: in memory)");
+
+        var root = new RootCommand($"""
+            OnceHub's reference webhook receiver: POST {ReferenceReceiver.Path} on 127.0.0.1. Signatures are checked
+            before the body is read (tolerance {SignatureVerifier.DefaultTolerance.TotalSeconds} s); every authentic event is
+            acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
+            """)
+        {
+            port, secret, serveDb,
+        };
+        root.SetAction(async (parse, ct) =>
+        {
+            var secrets = parse.GetValue(secret)?.ToList() ?? [];
+            if (secrets.Count == 0 && Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnv)
+            {
+                secrets.Add(fromEnv);
+            }
+            if (secrets.Count == 0)
+            {
+                return await FailAsync(stderr, $"a webhook secret is required: --secret S or {SecretVariable}");
+            }
+            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), DatabasePath = parse.GetValue(serveDb) },
+                stdout, stderr, ct);
+        });
+
+        var listDb = DbOption(required: true, "The receiver's SQLite file");
+        var all = new Option<bool>("--all") { Description = "Also list entries already replayed" };
+        var list = new Command("list", "List quarantined events, oldest first") { listDb, all };
+        list.SetAction(parse => WithStore(parse.GetRequiredValue(listDb), stderr, store =>
+        {
+            var entries = store.ListQuarantine(parse.GetValue(all));
+            if (entries.Count == 0)
+            {
+                stdout.WriteLine("quarantine is empty");
+            }
+            foreach (var e in entries)
+            {
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{e.Id}\t{e.ReceivedAt:O}\t{e.EventId ?? "-"}\t{e.EventType ?? "-"}\t{e.Body.Length} bytes\t{(e.ReplayedAt is { } at ? $"replayed {at:O}" : "waiting")}\t{e.Reason}"));
+            }
+            return Ok;
+        }));
+
+        var showDb = DbOption(required: true, "The receiver's SQLite file");
+        var showId = EntryArgument();
+        var show = new Command("show", "Write one quarantined body to stdout, byte for byte as received") { showId, showDb };
+        show.SetAction(parse => WithStore(parse.GetRequiredValue(showDb), stderr, store =>
+        {
+            if (store.GetQuarantined(parse.GetValue(showId)) is not { } entry)
+            {
+                stderr.WriteLine($"error: no quarantine entry {parse.GetValue(showId)}");
+                return Failed;
+            }
+            stdout.Flush();
+            if (ReferenceEquals(stdout, Console.Out))
+            {
+                // Byte for byte: the body may not even be text.
+                using var raw = Console.OpenStandardOutput();
+                raw.Write(entry.Body);
+            }
+            else
+            {
+                stdout.Write(System.Text.Encoding.UTF8.GetString(entry.Body));
+            }
+            return Ok;
+        }));
+
+        var replayDb = DbOption(required: true, "The receiver's SQLite file");
+        var replayId = EntryArgument();
+        var replay = new Command("replay", "Hand a quarantined event to the handler again; it is then settled as processed") { replayId, replayDb };
+        replay.SetAction(async (parse, ct) =>
+        {
+            var path = parse.GetRequiredValue(replayDb);
+            if (!File.Exists(path))
+            {
+                return await FailAsync(stderr, $"--db: no such file '{path}'");
+            }
+            using var store = new SqliteEventStore(path);
+            // Replay does not verify signatures (the entry was verified when it arrived), so the pipeline's
+            // required secret is a throwaway one.
+            var pipeline = new WebhookPipeline(new WebhookPipelineOptions { Secrets = [RandomNumberGenerator.GetHexString(32)] }, store);
+            var result = await pipeline.ReplayAsync(parse.GetValue(replayId), ct);
+            (result.Outcome == ReplayOutcome.Replayed ? stdout : stderr).WriteLine(result.Message);
+            return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
+        });
+
+        root.Add(new Command("quarantine", "Look after the events the receiver set aside: list, show, replay") { list, show, replay });
+        return root;
+    }
+
+    private static Option<string> DbOption(bool required, string description)
+    {
+        var option = new Option<string>("--db") { Description = description, Required = required };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } v && string.IsNullOrWhiteSpace(v))
+            {
+                r.AddError("--db must name a file");
+            }
+        });
+        return option;
+    }
+
+    private static Argument<long> EntryArgument()
+    {
+        return new Argument<long>("ENTRY")
+        {
+            Description = "The quarantine entry number (see 'quarantine list')",
+            CustomParser = r => ParseNumberLong(r, 1, long.MaxValue, "ENTRY must be a positive entry number"),
+        };
+    }
+
+    // One parser for numbers with a range, so a word where a number belongs is a parse error (exit 2) too.
+    private static int ParseNumber(System.CommandLine.Parsing.ArgumentResult result, long min, long max, string rule) =>
+        (int)Math.Min(ParseNumberLong(result, min, max, rule), int.MaxValue);
+
+    private static long ParseNumberLong(System.CommandLine.Parsing.ArgumentResult result, long min, long max, string rule)
+    {
+        var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+        result.AddError(rule);
+        return min;
+    }
+
+    private static int WithStore(string path, TextWriter stderr, Func<SqliteEventStore, int> action)
+    {
+        // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
+        if (!File.Exists(path))
+        {
+            stderr.WriteLine($"error: --db: no such file '{path}'");
+            return Usage;
+        }
+        try
+        {
+            using var store = new SqliteEventStore(path);
+            return action(store);
+        }
+        catch (SqliteException ex)
+        {
+            stderr.WriteLine($"error: --db: '{path}' is not a receiver database ({ex.Message})");
+            return Usage;
+        }
+    }
+
+    private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        // Logs go to stderr, so stdout carries only the listening line and the final counts.
+        using var logging = LoggerFactory.Create(b => b
+            .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
+            .AddSimpleConsole(c => c.SingleLine = true)
+            .SetMinimumLevel(LogLevel.Information));
         ReferenceReceiver receiver;
         try
         {
-            receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = secrets, Port = port, DatabasePath = db });
+            receiver = await ReferenceReceiver.StartAsync(options with { LoggerFactory = logging }, ct);
         }
-        catch (Exception ex) when (ex is IOException or Microsoft.Data.Sqlite.SqliteException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
         {
-            return Fail($"cannot start: {ex.Message}");
+            return await FailAsync(stderr, $"cannot start: {ex.Message}");
         }
         await using (receiver)
         {
-            Console.WriteLine($"listening on {receiver.Url} (Ctrl+C to stop)");
+            await stdout.WriteLineAsync($"listening on {receiver.Url} (Ctrl+C to stop)");
             var stop = new TaskCompletionSource();
             // Ctrl+C and SIGTERM end the wait instead of the process, so the store is closed cleanly.
             void Stop(PosixSignalContext context)
@@ -79,15 +236,17 @@ public static class ReceiverProgram
             }
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var canceled = ct.Register(() => stop.TrySetResult());
             await stop.Task;
-            Console.WriteLine($"stopped: {receiver.ProcessedCount} processed, {receiver.DuplicateCount} duplicates");
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"stopped: {receiver.ProcessedCount} processed, {receiver.DuplicateCount} duplicates, {receiver.Count(ReceiveOutcome.Ignored)} ignored, {receiver.Count(ReceiveOutcome.Quarantined)} quarantined"));
         }
-        return 0;
+        return Ok;
     }
 
-    private static int Fail(string message)
+    private static async Task<int> FailAsync(TextWriter stderr, string message)
     {
-        Console.Error.WriteLine("error: " + message);
-        return 2;
+        await stderr.WriteLineAsync("error: " + message);
+        return Usage;
     }
 }

@@ -1,21 +1,16 @@
 using System.Net;
-using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Signing;
 
 namespace OnceHub.Contracts.Receiver;
 
-/// <summary>An event the receiver accepted for processing (first delivery of its id).</summary>
-public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload);
-
-public sealed class ReceiverOptions
+public sealed record ReceiverOptions
 {
     /// <summary>The webhook's signing secret(s); several during a rollover. Required.</summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
 
-    /// <summary>SQLite file for the processed event ids; null keeps them in memory (lost on restart).</summary>
+    /// <summary>SQLite file for event ids and quarantine; null keeps them in memory (lost on restart).</summary>
     public string? DatabasePath { get; init; }
 
     /// <summary>Loopback port; 0 picks a free one.</summary>
@@ -27,42 +22,57 @@ public sealed class ReceiverOptions
     /// <summary>Largest body accepted; OnceHub payloads are a few kilobytes.</summary>
     public int MaxBodyBytes { get; init; } = 1024 * 1024;
 
-    /// <summary>Your processing. Throwing makes the receiver answer 500 and forget the id, so OnceHub's retry is processed.</summary>
+    /// <summary>Your processing. Throwing answers 500 (OnceHub retries); after <see cref="MaxHandlerFailures"/> the event is quarantined.</summary>
     public Func<ReceivedEvent, CancellationToken, Task>? OnEvent { get; init; }
+
+    /// <inheritdoc cref="WebhookPipelineOptions.InFlightLease"/>
+    public TimeSpan InFlightLease { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <inheritdoc cref="WebhookPipelineOptions.MaxHandlerFailures"/>
+    public int MaxHandlerFailures { get; init; } = 5;
 
     /// <summary>The receiver's clock (for tests); default the system clock.</summary>
     public TimeProvider? Clock { get; init; }
+
+    /// <summary>Where the receiver logs (warnings for quarantined events and schema findings); default none.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
 }
 
 /// <summary>
-/// A webhook receiver that honours OnceHub's contract, meant to be read and copied: POST
-/// <see cref="Path"/> verifies the signature (401 when missing, forged, tampered or stale), validates the
-/// payload (400), records the event id in SQLite (INSERT OR IGNORE) and answers 200 at once; a
-/// redelivered id answers 200 again without being processed twice.
+/// A webhook receiver that honours OnceHub's contract, meant to be read and copied: a thin HTTP host of
+/// <see cref="WebhookPipeline"/> on POST <see cref="Path"/>. 401 for a missing, forged, tampered or stale
+/// signature (checked before the body is read); 413 for a body over the cap; otherwise 2xx for every
+/// authentic delivery (processed, duplicate, ignored or quarantined), 409 while another delivery of the
+/// same id is being handled, 500 when the handler fails.
 /// </summary>
 public sealed class ReferenceReceiver : IAsyncDisposable
 {
     public const string Path = "/webhooks/oncehub";
 
     private readonly WebApplication _app;
-    private readonly ProcessedEventStore _store;
-    private int _processed;
-    private int _duplicates;
+    private readonly IEventStore _store;
+    private readonly int[] _counts = new int[Enum.GetValues<ReceiveOutcome>().Length];
 
-    private ReferenceReceiver(WebApplication app, ProcessedEventStore store)
+    private ReferenceReceiver(WebApplication app, IEventStore store, WebhookPipeline pipeline)
     {
         _app = app;
         _store = store;
+        Pipeline = pipeline;
     }
 
     /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub.</summary>
     public Uri Url { get; private set; } = null!;
 
-    /// <summary>Events processed by this instance (first deliveries only).</summary>
-    public int ProcessedCount => Volatile.Read(ref _processed);
+    /// <summary>The receiving rules this host serves (for replaying quarantined events).</summary>
+    public WebhookPipeline Pipeline { get; }
 
-    /// <summary>Deliveries of an already processed id, acknowledged without processing.</summary>
-    public int DuplicateCount => Volatile.Read(ref _duplicates);
+    /// <summary>Events handled successfully by this instance.</summary>
+    public int ProcessedCount => Count(ReceiveOutcome.Processed);
+
+    /// <summary>Deliveries of an already settled id, acknowledged without processing.</summary>
+    public int DuplicateCount => Count(ReceiveOutcome.Duplicate);
+
+    public int Count(ReceiveOutcome outcome) => Volatile.Read(ref _counts[(int)outcome]);
 
     public static async Task<ReferenceReceiver> StartAsync(ReceiverOptions options, CancellationToken cancellationToken = default)
     {
@@ -71,9 +81,29 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         {
             throw new ArgumentException("the receiver needs at least one webhook secret", nameof(options));
         }
-        var verifier = new SignatureVerifier(options.Secrets, options.Tolerance, options.Clock);
-        var validator = PayloadValidator.Default;
-        var store = new ProcessedEventStore(options.DatabasePath);
+        if (options.MaxBodyBytes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MaxBodyBytes must be positive");
+        }
+        var store = new SqliteEventStore(options.DatabasePath);
+        WebhookPipeline pipeline;
+        try
+        {
+            pipeline = new WebhookPipeline(new WebhookPipelineOptions
+            {
+                Secrets = options.Secrets,
+                Tolerance = options.Tolerance,
+                Handler = options.OnEvent,
+                InFlightLease = options.InFlightLease,
+                MaxHandlerFailures = options.MaxHandlerFailures,
+                Clock = options.Clock,
+            }, store, options.LoggerFactory?.CreateLogger<WebhookPipeline>());
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -85,64 +115,18 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         {
             k.Listen(IPAddress.Loopback, options.Port);
             k.AddServerHeader = false;
+            // A larger announced Content-Length is refused (413) before any byte of the body is read.
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
         });
         var app = builder.Build();
-        var receiver = new ReferenceReceiver(app, store);
+        var receiver = new ReferenceReceiver(app, store, pipeline);
 
         app.MapPost(Path, async (HttpContext http) =>
         {
-            // 1. The raw bytes: the signature covers them exactly, so read before any parsing.
-            byte[] body;
-            try
-            {
-                body = await ReadBodyAsync(http.Request, options.MaxBodyBytes, http.RequestAborted);
-            }
-            catch (BadHttpRequestException)
-            {
-                return Results.Text("body too large", statusCode: StatusCodes.Status413PayloadTooLarge);
-            }
-
-            // 2. Authenticity and freshness before anything else: forged, tampered or replayed deliveries stop here.
-            var check = verifier.Verify(http.Request.Headers[WebhookSigner.HeaderName].ToString(), body);
-            if (!check.IsValid)
-            {
-                return Results.Text(check.Reason, statusCode: StatusCodes.Status401Unauthorized);
-            }
-
-            // 3. Shape: a signed but invalid payload is refused with 400 (OnceHub does not retry 4xx forever).
-            var errors = validator.Validate(body);
-            if (errors.Count > 0)
-            {
-                return Results.Text("invalid payload: " + string.Join("; ", errors.Take(5)), statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            // 4. At most once: the first delivery of an id is processed; redeliveries are acknowledged only.
-            using var payload = JsonDocument.Parse(body);
-            var id = payload.RootElement.GetProperty("id").GetString()!;
-            var type = payload.RootElement.GetProperty("type").GetString()!;
-            if (!store.TryRecord(id, type))
-            {
-                Interlocked.Increment(ref receiver._duplicates);
-                return Results.Text("duplicate", statusCode: StatusCodes.Status200OK);
-            }
-            if (options.OnEvent is { } handler)
-            {
-                try
-                {
-                    // Keep this quick (queue heavy work): OnceHub counts a slow answer as a failure.
-                    await handler(new ReceivedEvent(id, type, payload.RootElement.Clone()), http.RequestAborted);
-                }
-                catch (Exception)
-                {
-                    // Whatever stopped the handler (its own failure, or OnceHub hanging up and so
-                    // cancelling it), the event was not processed: forget the id so the retry is.
-                    store.Forget(id);
-                    return Results.Text("processing failed", statusCode: StatusCodes.Status500InternalServerError);
-                }
-            }
-            Interlocked.Increment(ref receiver._processed);
-            return Results.Text("processed", statusCode: StatusCodes.Status200OK);
+            var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
+            var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, options.MaxBodyBytes);
+            Interlocked.Increment(ref receiver._counts[(int)result.Outcome]);
+            return Results.Text(result.Message, statusCode: result.StatusCode);
         });
 
         try
@@ -160,11 +144,22 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         return receiver;
     }
 
-    private static async Task<byte[]> ReadBodyAsync(HttpRequest request, int limit, CancellationToken ct)
+    private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)
     {
-        using var buffer = new MemoryStream(request.ContentLength is > 0 and var n && n <= limit ? (int)n : 4096);
-        await request.Body.CopyToAsync(buffer, ct);
-        return buffer.ToArray();
+        ReadOnlyMemory<byte>? body;
+        try
+        {
+            // The raw bytes: the signature covers them exactly, so read before any parsing.
+            body = await WebhookPipeline.ReadBodyAsync(http.Request.Body, limit, http.RequestAborted);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits (announced length over the cap, body cut short, too slow).
+            return new ReceiveResult(ReceiveOutcome.Refused, ex.StatusCode, "unreadable body");
+        }
+        return body is { } bytes
+            ? await pipeline.ReceiveAsync(header, bytes, http.RequestAborted)
+            : new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
     }
 
     public async ValueTask DisposeAsync()

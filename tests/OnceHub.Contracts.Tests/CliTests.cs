@@ -52,7 +52,7 @@ public sealed class CliTests : IDisposable
     {
         var run = await RunAsync("verify");
         Assert.Equal(CliApp.Ok, run.Exit);
-        Assert.Contains("PASS: 84 checks, 0 failed", run.Out, StringComparison.Ordinal);
+        Assert.Contains("PASS: 96 checks, 0 failed", run.Out, StringComparison.Ordinal);
         Assert.Contains("booking.canceled_then_rescheduled", run.Out, StringComparison.Ordinal);
         Assert.Contains("started the reference receiver", run.Err, StringComparison.Ordinal);
     }
@@ -64,9 +64,9 @@ public sealed class CliTests : IDisposable
         var run = await RunAsync("verify", "--events", "booking.scheduled,conversation", "--report", report);
         Assert.Equal(CliApp.Ok, run.Exit);
         var suite = XDocument.Load(report).Root!.Element("testsuite")!;
-        Assert.Equal("35", suite.Attribute("tests")!.Value); // 5 events x 7 checks
+        Assert.Equal("40", suite.Attribute("tests")!.Value); // 5 events x 8 checks
         Assert.Equal("0", suite.Attribute("failures")!.Value);
-        Assert.Equal(35, suite.Elements("testcase").Count());
+        Assert.Equal(40, suite.Elements("testcase").Count());
         Assert.Empty(suite.Descendants("failure"));
     }
 
@@ -80,7 +80,7 @@ public sealed class CliTests : IDisposable
         var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", secret, "--events", "booking", "--report", report);
 
         Assert.Equal(CliApp.Failed, run.Exit);
-        Assert.Contains("FAIL: 56 checks, 32 failed", run.Out, StringComparison.Ordinal);
+        Assert.Contains("FAIL: 64 checks, 32 failed", run.Out, StringComparison.Ordinal);
         var root = XDocument.Load(report).Root!;
         Assert.Equal("32", root.Attribute("failures")!.Value);
         var failures = root.Descendants("failure").ToList();
@@ -167,9 +167,28 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(CliApp.Ok, ok.Exit);
         Assert.Equal(CliApp.Failed, failed.Exit);
-        Assert.Contains($"{bad}: $.type: enum", failed.Out, StringComparison.Ordinal);
+        Assert.Contains($"{bad}: $.type: family", failed.Out, StringComparison.Ordinal);
         Assert.Contains($"{bad}: $.data.object: family", failed.Out, StringComparison.Ordinal);
         Assert.Contains($"{good}: valid", failed.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Validate_warns_about_an_unknown_event_type_and_exits_0()
+    {
+        var node = JsonNode.Parse(ContractResources.ReadSample("booking.canceled"))!;
+        node["type"] = "booking.teleported";
+        var file = WriteFile("future.json", Encoding.UTF8.GetBytes(node.ToJsonString()));
+        node["data"]!["status"] = 3;
+        var broken = WriteFile("future-broken.json", Encoding.UTF8.GetBytes(node.ToJsonString()));
+
+        var ok = await RunAsync("validate", file);
+        var failed = await RunAsync("validate", broken);
+
+        Assert.Equal(CliApp.Ok, ok.Exit);
+        Assert.Contains($"{file}: warning: $.type: catalog: 'booking.teleported'", ok.Out, StringComparison.Ordinal);
+        Assert.Contains($"{file}: valid", ok.Out, StringComparison.Ordinal);
+        Assert.Equal(CliApp.Failed, failed.Exit);
+        Assert.Contains($"{broken}: $.data.status: type", failed.Out, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -421,7 +440,7 @@ public sealed class CliTests : IDisposable
     {
         var run = await RunProcessAsync("OnceHub.Contracts.Cli.dll", "verify");
         Assert.True(run.Exit == 0, run.Out + run.Err);
-        Assert.Contains("PASS: 84 checks, 0 failed", run.Out, StringComparison.Ordinal);
+        Assert.Contains("PASS: 96 checks, 0 failed", run.Out, StringComparison.Ordinal);
     }
 
     [Fact]

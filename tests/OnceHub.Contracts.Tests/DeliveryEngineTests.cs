@@ -66,7 +66,7 @@ public class DeliveryEngineTests
 
         var requests = receiver.Requests.ToList();
         Assert.Equal(failures + 1, requests.Count);
-        Assert.All(requests, r => Assert.Equal("EVNT-KN56U3YL7C", TestReceiver.EventId(r.Body)));
+        Assert.All(requests, r => Assert.Equal(TestReceiver.EventId(Sample), TestReceiver.EventId(r.Body)));
         Assert.Equal(requests.Count, requests.Select(r => r.Signature).Distinct().Count());
     }
 

@@ -14,7 +14,8 @@ internal static class ValidateCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var command = new Command("validate", "Check each payload file against the event envelope schema and its family's data schema. "
-            + "Exit 0 when every file is valid; 1 otherwise, listing each error's JSON path and rule.")
+            + "Exit 0 when every file is valid (warnings, such as an event type the catalog does not know yet, are printed but allowed); "
+            + "1 otherwise, listing each error's JSON path and rule.")
         {
             files,
         };
@@ -26,14 +27,20 @@ internal static class ValidateCommand
             var allValid = true;
             foreach (var (path, bytes) in read)
             {
-                var errors = PayloadValidator.Default.Validate(bytes);
-                if (errors.Count == 0)
+                var report = PayloadValidator.Default.Check(bytes);
+                // Warnings (an event type the catalog does not know yet) are printed but do not fail the file:
+                // OnceHub adds types over time.
+                foreach (var warning in report.Warnings)
+                {
+                    output.WriteLine($"{path}: warning: {warning.Path}: {warning.Rule}");
+                }
+                if (report.IsValid)
                 {
                     output.WriteLine($"{path}: valid");
                     continue;
                 }
                 allValid = false;
-                foreach (var error in errors)
+                foreach (var error in report.Errors)
                 {
                     output.WriteLine($"{path}: {error.Path}: {error.Rule}");
                 }

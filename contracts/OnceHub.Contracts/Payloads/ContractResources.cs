@@ -10,7 +10,7 @@ public static class ContractResources
 
     /// <summary>Names of the schema files, as in the repository's <c>schemas/</c> folder.</summary>
     public static IReadOnlyList<string> SchemaFiles { get; } =
-        ["event.schema.json", "booking.schema.json", "conversation.schema.json"];
+        ["event.schema.json", "booking.schema.json", "conversation.schema.json", "objects.schema.json"];
 
     /// <summary>The raw text of one schema file.</summary>
     public static string ReadSchema(string fileName) => ReadText("schemas/" + fileName);
@@ -23,6 +23,19 @@ public static class ContractResources
             throw new ArgumentException($"'{eventName}' is not a specific event type of the catalog", nameof(eventName));
         }
         return ReadBytes("samples/" + eventName + ".json");
+    }
+
+    /// <summary>
+    /// The variants of a family's payload (files under <c>samples/variants/&lt;family&gt;/</c>): shapes OnceHub
+    /// documents beside the samples (every nullable field null, booking calendar, expanded objects, API v1).
+    /// </summary>
+    public static IReadOnlyList<PayloadVariant> ReadVariants(EventFamily family)
+    {
+        var prefix = $"samples/variants/{family.WireName()}/";
+        return [.. Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(n => new PayloadVariant(n[prefix.Length..^".json".Length], family, ReadBytes(n)))];
     }
 
     private static string ReadText(string name)
@@ -43,4 +56,10 @@ public static class ContractResources
     private static Stream Open(string name) =>
         Assembly.GetManifestResourceStream(name)
         ?? throw new InvalidOperationException($"embedded resource '{name}' is missing from {Assembly.GetName().Name}");
+}
+
+/// <summary>One variant payload file: its name (the file name without extension), family and bytes.</summary>
+public sealed record PayloadVariant(string Name, EventFamily Family, byte[] Body)
+{
+    public override string ToString() => $"{Family.WireName()}/{Name}";
 }

@@ -14,6 +14,16 @@ public sealed record PayloadError(string Path, string Rule)
 }
 
 /// <summary>
+/// What validation found. Errors break the envelope, a documented field's type or the family rule: such a
+/// payload is not what OnceHub sends. Warnings are worth a look but valid: an event type the catalog does
+/// not know yet (OnceHub adds types over time).
+/// </summary>
+public sealed record PayloadReport(IReadOnlyList<PayloadError> Errors, IReadOnlyList<PayloadError> Warnings)
+{
+    public bool IsValid => Errors.Count == 0;
+}
+
+/// <summary>
 /// Validates webhook payloads against the envelope schema and, chosen by the event's family, the booking
 /// or conversation schema. Thread-safe once created; create it once (loading parses the schemas).
 /// </summary>
@@ -33,33 +43,25 @@ public sealed class PayloadValidator
     /// <summary>A validator over the embedded schemas, loaded once per process.</summary>
     public static PayloadValidator Default => Shared.Value;
 
-    /// <summary>The envelope schema as loaded, with the <c>type</c> enum filled in from the catalog.</summary>
+    /// <summary>The envelope schema as loaded.</summary>
     public JsonSchema EventSchema => _event;
 
     public JsonSchema FamilySchema(EventFamily family) => _families[family];
 
-    private static PayloadValidator Load()
+    private static PayloadValidator Load() => new(SchemaSet.Load("event.schema.json"), new Dictionary<EventFamily, JsonSchema>
     {
-        var envelope = Parse("event.schema.json");
-        // The type enum comes from the catalog, never from the file, so the two cannot drift apart.
-        var type = envelope.Properties["type"];
-        type.Enumeration.Clear();
-        foreach (var e in EventCatalog.Specific)
-        {
-            type.Enumeration.Add(e.Name);
-        }
-        return new PayloadValidator(envelope, new Dictionary<EventFamily, JsonSchema>
-        {
-            [EventFamily.Booking] = Parse("booking.schema.json"),
-            [EventFamily.Conversation] = Parse("conversation.schema.json"),
-        });
-    }
+        [EventFamily.Booking] = SchemaSet.Load("booking.schema.json"),
+        [EventFamily.Conversation] = SchemaSet.Load("conversation.schema.json"),
+    });
 
-    private static JsonSchema Parse(string file) =>
-        JsonSchema.FromJsonAsync(ContractResources.ReadSchema(file)).GetAwaiter().GetResult();
+    /// <summary>The errors only (see <see cref="Check(ReadOnlySpan{byte})"/> for warnings too).</summary>
+    public IReadOnlyList<PayloadError> Validate(ReadOnlySpan<byte> utf8Json) => Check(utf8Json).Errors;
 
-    /// <summary>Validates raw payload bytes (UTF-8 JSON).</summary>
-    public IReadOnlyList<PayloadError> Validate(ReadOnlySpan<byte> utf8Json)
+    /// <summary>The errors only (see <see cref="Check(string)"/> for warnings too).</summary>
+    public IReadOnlyList<PayloadError> Validate(string json) => Check(json).Errors;
+
+    /// <summary>Checks raw payload bytes (UTF-8 JSON).</summary>
+    public PayloadReport Check(ReadOnlySpan<byte> utf8Json)
     {
         string text;
         try
@@ -68,61 +70,119 @@ public sealed class PayloadValidator
         }
         catch (DecoderFallbackException)
         {
-            return [new PayloadError("$", "body is not valid UTF-8")];
+            return Failed("body is not valid UTF-8");
         }
-        return Validate(text);
+        return Check(text);
     }
 
-    /// <summary>Validates a payload given as JSON text.</summary>
-    public IReadOnlyList<PayloadError> Validate(string json)
+    /// <summary>Checks a payload given as JSON text.</summary>
+    public PayloadReport Check(string json)
     {
-        JToken token;
+        // Strict first (no comments, no trailing commas, one value): OnceHub sends strict JSON, and the
+        // schema library's own reader would quietly accept what a receiver's strict parser then refuses.
         try
         {
-            // Dates stay strings so "format": "date-time" sees exactly what was sent.
-            using var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None };
-            token = JToken.ReadFrom(reader);
-            if (reader.Read())
-            {
-                return [new PayloadError("$", "body has content after the JSON value")];
-            }
+            using var strict = System.Text.Json.JsonDocument.Parse(json);
         }
-        catch (JsonReaderException ex)
+        catch (System.Text.Json.JsonException ex)
         {
-            return [new PayloadError("$", $"body is not valid JSON (line {ex.LineNumber}, position {ex.LinePosition})")];
+            return Failed($"body is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1})");
+        }
+
+        JToken token;
+        // Dates stay strings so "format": "date-time" sees exactly what was sent.
+        using (var reader = new JsonTextReader(new StringReader(json)) { DateParseHandling = DateParseHandling.None })
+        {
+            token = JToken.ReadFrom(reader);
         }
 
         var errors = new List<PayloadError>();
+        var warnings = new List<PayloadError>();
         Collect(_event.Validate(token), errors);
-        if (token is JObject root && root["data"] is JObject data
-            && root["type"] is JValue { Type: JTokenType.String } typeValue
-            && FamilyOf((string)typeValue!) is { } family)
+        if (token is not JObject root || root["type"] is not JValue { Type: JTokenType.String } typeValue)
+        {
+            return new PayloadReport(errors, warnings);
+        }
+        var type = (string)typeValue!;
+        EventFamily? family;
+        if (EventCatalog.TryGet(type, out var known))
+        {
+            family = known.Family;
+        }
+        else if (EventCatalog.Composites.TryGetValue(type, out var composite))
+        {
+            family = composite;
+            errors.Add(new PayloadError("$.type",
+                $"family: '{type}' is a subscription name for every {type} event, never an event's type (e.g. '{EventCatalog.Specific.First(e => e.Family == composite).Name}')"));
+        }
+        else if (type.Length == 0)
+        {
+            family = null; // already an error of the envelope (minLength): nothing to warn about
+        }
+        else
+        {
+            family = FamilyByPrefix(type);
+            warnings.Add(new PayloadError("$.type", family is { } f
+                ? $"catalog: '{type}' is not a known event type; OnceHub adds types over time, so it is accepted (data checked as a {f.WireName()})"
+                : $"catalog: '{type}' is not a known event type and names no known family; OnceHub adds types over time, so it is accepted (data not checked)"));
+        }
+        if (family is { } fam && root["data"] is JObject data)
         {
             var before = errors.Count;
-            Collect(_families[family].Validate(data), errors);
+            Collect(_families[fam].Validate(data), errors);
             for (var i = before; i < errors.Count; i++)
             {
                 if (errors[i].Path == "$.data.object")
                 {
                     // Say why: the event's family, not the data alone, decides which object must be there.
-                    errors[i] = errors[i] with { Rule = $"family: must be '{family.WireName()}' for a {family.WireName()} event ('{typeValue}')" };
+                    errors[i] = errors[i] with { Rule = $"family: must be '{fam.WireName()}' for a {fam.WireName()} event ('{type}')" };
                 }
             }
         }
-        return errors;
+        return new PayloadReport(errors, warnings);
     }
 
-    // A composite type is already an error, but its family still tells how to check data.
-    private static EventFamily? FamilyOf(string type) =>
-        EventCatalog.TryGet(type, out var e) ? e.Family
-        : EventCatalog.Composites.TryGetValue(type, out var family) ? family
-        : null;
+    private static PayloadReport Failed(string rule) => new([new PayloadError("$", rule)], []);
+
+    // "booking.something_new" is still a booking: the family is the part before the first dot.
+    private static EventFamily? FamilyByPrefix(string type)
+    {
+        var dot = type.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 && EventCatalog.Composites.TryGetValue(type[..dot], out var family) ? family : null;
+    }
+
+    private static readonly HashSet<ValidationErrorKind> TypeMismatches =
+    [
+        ValidationErrorKind.NullExpected, ValidationErrorKind.StringExpected, ValidationErrorKind.ArrayExpected,
+        ValidationErrorKind.ObjectExpected, ValidationErrorKind.IntegerExpected, ValidationErrorKind.NumberExpected,
+        ValidationErrorKind.BooleanExpected,
+    ];
 
     // NJsonSchema reports paths from the document root even when validating a nested token.
     private static void Collect(IEnumerable<ValidationError> found, List<PayloadError> into)
     {
         foreach (var error in found)
         {
+            // An array item's errors are its own: report them at the item ("$.data.attendees[0]").
+            if (error is ChildSchemaValidationError { Kind: ValidationErrorKind.ArrayItemNotValid } items)
+            {
+                Collect(items.Errors.SelectMany(e => e.Value), into);
+                continue;
+            }
+            // A value of one of a nullable field's types (a string for ["string", "null"]) that breaks a rule
+            // of that type: report that rule (format, item type), not "must be null or string".
+            if (error is MultiTypeValidationError types)
+            {
+                var inner = types.Errors.SelectMany(e => e.Value).Where(e => !TypeMismatches.Contains(e.Kind)).ToList();
+                if (inner.Count > 0)
+                {
+                    // Each type branch may report the same finding: keep it once.
+                    var branch = new List<PayloadError>();
+                    Collect(inner, branch);
+                    into.AddRange(branch.Distinct());
+                    continue;
+                }
+            }
             into.Add(new PayloadError(ToJsonPath("$", error), Describe(error)));
         }
     }
@@ -162,6 +222,9 @@ public sealed class PayloadValidator
             ValidationErrorKind.ObjectExpected => "type: must be an object",
             ValidationErrorKind.StringExpected => "type: must be a string",
             ValidationErrorKind.ArrayExpected => "type: must be an array",
+            ValidationErrorKind.StringTooShort when schema?.MinLength is { } minLength => $"minLength: must have at least {minLength} character(s)",
+            ValidationErrorKind.NullExpected => "type: must be null",
+            ValidationErrorKind.BooleanExpected => "type: must be a boolean",
             ValidationErrorKind.NumberTooSmall when schema?.Minimum is { } min => $"minimum: must be at least {min}",
             _ => "rule " + error.Kind,
         };

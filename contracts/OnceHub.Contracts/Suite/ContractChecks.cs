@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using OnceHub.Contracts.Signing;
+using OnceHub.Events;
 
 namespace OnceHub.Contracts.Suite;
 
@@ -50,6 +51,7 @@ public static class ContractChecks
     public const string MissingSignature = "missing-signature";
     public const string StaleTimestamp = "stale-timestamp";
     public const string AnswersInTime = "answers-in-time";
+    public const string ForwardCompatible = ForwardCompatibilityCheck.Name;
 
     public static IReadOnlyList<ContractCheck> All { get; } =
     [
@@ -70,10 +72,14 @@ public static class ContractChecks
             return new ProbeRequest(body, p.Signer.CreateHeader(body, DateTimeOffset.UtcNow.Subtract(p.Options.StaleBy).ToUnixTimeSeconds()));
         }, ProbeExpectation.Refusal, "replayed (stale) deliveries")),
         new(AnswersInTime, "every request above got an answer (any status) within the per-request timeout"),
+        new(ForwardCompatible, ForwardCompatibilityCheck.Meaning),
     ];
 
     public static IEnumerable<ContractCheck> Probes => All.Where(c => c.Probe is not null);
 
-    /// <summary>Requests a passing receiver gets per event: the delivery, the redelivery and one per probe.</summary>
-    public static int RequestsPerEvent => 2 + Probes.Count();
+    /// <summary>
+    /// Requests a passing receiver gets for an event: the delivery, the redelivery, one per probe and one per
+    /// payload of the forward-compatible check.
+    /// </summary>
+    public static int RequestsFor(EventType eventType) => 2 + Probes.Count() + ForwardCompatibilityCheck.Payloads(eventType).Count;
 }

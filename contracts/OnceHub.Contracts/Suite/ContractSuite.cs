@@ -56,7 +56,7 @@ public sealed class SuiteOptions
     {
         get
         {
-            var waves = (Events.Count * ContractChecks.RequestsPerEvent + Concurrency - 1) / Math.Max(1, Concurrency);
+            var waves = (Events.Sum(ContractChecks.RequestsFor) + Concurrency - 1) / Math.Max(1, Concurrency);
             return TimeSpan.FromTicks(Math.Max(Timeout.Ticks * (waves + 2), TimeSpan.FromSeconds(5).Ticks));
         }
     }
@@ -152,6 +152,8 @@ public static class ContractSuite
             return (Check: c, Task: engine.PostAsync(target, request.Body, request.Signature, ct));
         }).ToList();
 
+        var forwardCompatible = ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct);
+
         var results = new Dictionary<string, CheckResult>(StringComparer.Ordinal);
         var answers = new List<(string What, AttemptResult Result)>();
 
@@ -187,6 +189,11 @@ public static class ContractSuite
                 result.Short(), detail, result.Elapsed);
             progress.Step();
         }
+
+        var (compatible, compatibleAnswers) = await forwardCompatible.ConfigureAwait(false);
+        results[ContractChecks.ForwardCompatible] = compatible;
+        answers.AddRange(compatibleAnswers);
+        progress.Step();
 
         results[ContractChecks.AnswersInTime] = AnswersInTimeCheck(eventType.Name, answers, options.Timeout);
         progress.Step();

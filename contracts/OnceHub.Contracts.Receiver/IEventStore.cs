@@ -1,0 +1,69 @@
+namespace OnceHub.Contracts.Receiver;
+
+/// <summary>What the store says when a delivery of an event id arrives.</summary>
+public enum BeginOutcome
+{
+    /// <summary>This delivery owns the id now (an in-flight mark with a lease is set): process it.</summary>
+    Started,
+    /// <summary>The id was processed, ignored or quarantined before: acknowledge without processing.</summary>
+    AlreadyDone,
+    /// <summary>Another delivery of the id is being processed and its lease has not run out.</summary>
+    InFlight,
+}
+
+/// <summary>How an event id was settled.</summary>
+public enum SettledAs
+{
+    /// <summary>Handed to the handler, which succeeded.</summary>
+    Processed,
+    /// <summary>Authentic, but of a type the receiver does not know: acknowledged, not handled.</summary>
+    Ignored,
+    /// <summary>Stored in quarantine (unparseable, no usable id or type, or failed the handler too often).</summary>
+    Quarantined,
+}
+
+/// <summary>An authentic delivery set aside because the receiver could not process it.</summary>
+/// <param name="Id">Quarantine entry number.</param>
+/// <param name="EventId">The event id, when the body had a usable one.</param>
+/// <param name="EventType">The event type, when the body had one.</param>
+/// <param name="Reason">Why it was set aside.</param>
+/// <param name="ReceivedAt">When it was set aside.</param>
+/// <param name="Body">The body exactly as received.</param>
+/// <param name="ReplayedAt">When a replay got it processed; null while it waits.</param>
+public sealed record QuarantinedEvent(long Id, string? EventId, string? EventType, string Reason, DateTimeOffset ReceivedAt,
+    byte[] Body, DateTimeOffset? ReplayedAt);
+
+/// <summary>
+/// The receiver's memory of event ids: which are settled (processed, ignored, quarantined), which are being
+/// processed right now (an in-flight mark that expires after a lease, so a crash cannot leave an id stuck),
+/// how often the handler failed on each, and the quarantine. Implementations must make
+/// <see cref="TryBegin"/> atomic: two deliveries of one id never both get <see cref="BeginOutcome.Started"/>
+/// while a lease runs.
+/// </summary>
+public interface IEventStore : IDisposable
+{
+    /// <summary>Claims <paramref name="eventId"/> for processing until <paramref name="leaseUntil"/>.</summary>
+    BeginOutcome TryBegin(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil);
+
+    /// <summary>Settles the id and clears its in-flight mark.</summary>
+    void Settle(string eventId, string eventType, SettledAs how, DateTimeOffset now);
+
+    /// <summary>
+    /// Clears the in-flight mark after the handler did not finish and returns the id's failure count so far;
+    /// <paramref name="counts"/> false (the sender hung up) releases the id without counting a failure.
+    /// </summary>
+    int RecordFailure(string eventId, DateTimeOffset now, bool counts = true);
+
+    /// <summary>Stores a body in quarantine and returns the entry number.</summary>
+    long Quarantine(string? eventId, string? eventType, string reason, ReadOnlySpan<byte> body, DateTimeOffset now);
+
+    /// <summary>Quarantine entries, oldest first; replayed ones only when asked.</summary>
+    IReadOnlyList<QuarantinedEvent> ListQuarantine(bool includeReplayed = false);
+
+    QuarantinedEvent? GetQuarantined(long id);
+
+    void MarkReplayed(long id, DateTimeOffset now);
+
+    /// <summary>How the id was settled, or null when it was not (yet).</summary>
+    SettledAs? GetSettled(string eventId);
+}

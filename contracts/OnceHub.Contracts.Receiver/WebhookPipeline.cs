@@ -1,0 +1,327 @@
+using System.Text.Json;
+using System.Text.Unicode;
+using Microsoft.Extensions.Logging.Abstractions;
+using OnceHub.Contracts.Payloads;
+using OnceHub.Contracts.Signing;
+using OnceHub.Events;
+
+namespace OnceHub.Contracts.Receiver;
+
+/// <summary>An event handed to the handler: its id, type and the whole payload.</summary>
+public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload);
+
+/// <summary>How the receiver answered one delivery.</summary>
+public enum ReceiveOutcome
+{
+    /// <summary>Not authentic (401) or not readable as a request (413, 400): nothing stored.</summary>
+    Refused,
+    /// <summary>Handed to the handler, which succeeded (200).</summary>
+    Processed,
+    /// <summary>An id settled before (200, not handled again).</summary>
+    Duplicate,
+    /// <summary>Another delivery of the id is being handled (409, so OnceHub retries it later).</summary>
+    InFlight,
+    /// <summary>A type the receiver does not know (200, recorded as ignored).</summary>
+    Ignored,
+    /// <summary>Stored in quarantine (200): unparseable, no usable id or type, or the handler failed too often.</summary>
+    Quarantined,
+    /// <summary>The handler failed (500, so OnceHub retries).</summary>
+    HandlerFailed,
+}
+
+/// <summary>The answer to one delivery.</summary>
+public sealed record ReceiveResult(ReceiveOutcome Outcome, int StatusCode, string Message);
+
+/// <summary>The outcome of replaying one quarantine entry.</summary>
+public enum ReplayOutcome
+{
+    /// <summary>The handler succeeded; the entry is marked replayed.</summary>
+    Replayed,
+    NotFound,
+    AlreadyReplayed,
+    /// <summary>The body is still not strict JSON with a usable id and type: nothing to hand over.</summary>
+    Unusable,
+    /// <summary>The handler failed again; the entry stays in quarantine.</summary>
+    HandlerFailed,
+}
+
+public sealed record ReplayResult(ReplayOutcome Outcome, string Message);
+
+public sealed class WebhookPipelineOptions
+{
+    /// <summary>The webhook's signing secret(s); several during a rollover. Required.</summary>
+    public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>How far the signature's timestamp may be from this machine's clock.</summary>
+    public TimeSpan Tolerance { get; init; } = SignatureVerifier.DefaultTolerance;
+
+    /// <summary>Your processing; null only records the event as processed. Throwing answers 500 (OnceHub retries).</summary>
+    public Func<ReceivedEvent, CancellationToken, Task>? Handler { get; init; }
+
+    /// <summary>
+    /// How long a delivery owns an event id while its handler runs; a redelivery meanwhile gets 409. After
+    /// the lease (a crash, a hung handler) a redelivery takes over, so no id stays stuck.
+    /// </summary>
+    public TimeSpan InFlightLease { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Handler failures of one id after which the event is quarantined and acknowledged.</summary>
+    public int MaxHandlerFailures { get; init; } = 5;
+
+    /// <summary>The receiver's clock (for tests); default the system clock.</summary>
+    public TimeProvider? Clock { get; init; }
+}
+
+/// <summary>
+/// OnceHub's receiving rules, apart from any HTTP host: verify → parse → quarantine → claim (in-flight,
+/// de-duplicate) → handle. Every authentic delivery gets a 2xx unless the handler fails, because OnceHub
+/// retries any other answer for about 3 days and then disables the webhook: refusing an authentic event
+/// loses it and every later one. Guarantee: each event is handled at least once and, while the store
+/// remembers its id, not again after it succeeded.
+/// </summary>
+public sealed class WebhookPipeline
+{
+    private readonly WebhookPipelineOptions _options;
+    private readonly IEventStore _store;
+    private readonly ILogger _logger;
+    private readonly SignatureVerifier _verifier;
+    private readonly TimeProvider _clock;
+    private readonly PayloadValidator _validator = PayloadValidator.Default;
+
+    public WebhookPipeline(WebhookPipelineOptions options, IEventStore store, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(store);
+        if (options.Secrets.Count == 0)
+        {
+            throw new ArgumentException("the receiver needs at least one webhook secret", nameof(options));
+        }
+        if (options.MaxHandlerFailures < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "MaxHandlerFailures must be at least 1");
+        }
+        if (options.InFlightLease <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "InFlightLease must be positive");
+        }
+        _options = options;
+        _store = store;
+        _logger = logger ?? NullLogger.Instance;
+        _clock = options.Clock ?? TimeProvider.System;
+        _verifier = new SignatureVerifier(options.Secrets, options.Tolerance, _clock);
+    }
+
+    public IEventStore Store => _store;
+
+    /// <summary>
+    /// What the header alone decides, before any body byte is read: a missing, malformed or stale signature
+    /// is refused here, so a stranger cannot make the receiver read (and hold) a body. Null: read the body.
+    /// </summary>
+    public ReceiveResult? CheckHeader(string? signatureHeader)
+    {
+        // With an empty body only the MAC itself can mismatch: every other failure is the header's own.
+        var check = _verifier.Verify(signatureHeader, []);
+        return check.Failure is SignatureFailure.None or SignatureFailure.Mismatch ? null : Unauthorized(check.Reason);
+    }
+
+    /// <summary>
+    /// Reads a request body of at most <paramref name="limit"/> bytes, growing the buffer with what actually
+    /// arrives (never sized from an unauthenticated Content-Length). Null when the body is larger.
+    /// </summary>
+    public static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = new byte[Math.Min(limit + 1, 4096)];
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (length > limit)
+                {
+                    return null;
+                }
+                Array.Resize(ref buffer, (int)Math.Min((long)limit + 1, buffer.Length * 2L));
+            }
+            var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                return length > limit ? null : buffer.AsMemory(0, length);
+            }
+            length += read;
+        }
+    }
+
+    /// <summary>Applies the receiving rules to one delivery: the raw signature header and the raw body.</summary>
+    public async Task<ReceiveResult> ReceiveAsync(string? signatureHeader, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        // 1. Authenticity and freshness before anything else: forged, tampered or replayed deliveries stop here.
+        var check = _verifier.Verify(signatureHeader, body.Span);
+        if (!check.IsValid)
+        {
+            return Unauthorized(check.Reason);
+        }
+
+        // 2. From here on the delivery is OnceHub's: whatever it holds, refusing it would only get it retried.
+        var now = _clock.GetUtcNow();
+        if (!TryReadEnvelope(body, out var document, out var id, out var type, out var unusable))
+        {
+            var entry = _store.Quarantine(id, type, unusable, body.Span, now);
+            _logger.LogWarning("Quarantined authentic delivery as entry {Entry}: {Reason}", entry, unusable);
+            return new ReceiveResult(ReceiveOutcome.Quarantined, StatusCodes.Status200OK, $"quarantined as entry {entry}: {unusable}");
+        }
+        using (document)
+        {
+            // 3. A type this receiver does not know (OnceHub adds types over time): acknowledge and remember.
+            if (!EventCatalog.IsDeliverable(type))
+            {
+                if (_store.GetSettled(id) is null)
+                {
+                    _store.Settle(id, type, SettledAs.Ignored, now);
+                }
+                _logger.LogInformation("Ignored event {EventId} of unknown type '{EventType}'", id, type);
+                return new ReceiveResult(ReceiveOutcome.Ignored, StatusCodes.Status200OK, $"ignored: unknown event type '{type}'");
+            }
+
+            // 4. A known type whose data breaks the schema is still handled: OnceHub's shape evolves
+            // (a new enum value, a field that changed type), and refusing it would lose the event.
+            var report = _validator.Check(body.Span);
+            foreach (var finding in report.Errors.Concat(report.Warnings))
+            {
+                _logger.LogWarning("Event {EventId} ({EventType}) does not match the schema at {Path}: {Rule}", id, type, finding.Path, finding.Rule);
+            }
+
+            // 5. Claim the id: settled before → duplicate; another delivery handling it → 409, retried later.
+            switch (_store.TryBegin(id, type, now, now + _options.InFlightLease))
+            {
+                case BeginOutcome.AlreadyDone:
+                    return new ReceiveResult(ReceiveOutcome.Duplicate, StatusCodes.Status200OK, "duplicate");
+                case BeginOutcome.InFlight:
+                    return new ReceiveResult(ReceiveOutcome.InFlight, StatusCodes.Status409Conflict,
+                        "another delivery of this event is being processed; retry later");
+            }
+
+            // 6. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
+            // event, so that one poison event cannot get the webhook disabled.
+            var failure = await HandleAsync(new ReceivedEvent(id, type, document.RootElement), cancellationToken).ConfigureAwait(false);
+            now = _clock.GetUtcNow();
+            if (failure is null)
+            {
+                _store.Settle(id, type, SettledAs.Processed, now);
+                return new ReceiveResult(ReceiveOutcome.Processed, StatusCodes.Status200OK, "processed");
+            }
+            var hungUp = failure is OperationCanceledException && cancellationToken.IsCancellationRequested;
+            var failures = _store.RecordFailure(id, now, counts: !hungUp);
+            if (hungUp)
+            {
+                return new ReceiveResult(ReceiveOutcome.HandlerFailed, StatusCodes.Status500InternalServerError, "processing canceled");
+            }
+            if (failures >= _options.MaxHandlerFailures)
+            {
+                var reason = $"the handler failed {failures} times (last: {failure.GetType().Name})";
+                var entry = _store.Quarantine(id, type, reason, body.Span, now);
+                _store.Settle(id, type, SettledAs.Quarantined, now);
+                _logger.LogError(failure, "Quarantined event {EventId} ({EventType}) as entry {Entry}: {Reason}", id, type, entry, reason);
+                return new ReceiveResult(ReceiveOutcome.Quarantined, StatusCodes.Status200OK, $"quarantined as entry {entry}: {reason}");
+            }
+            _logger.LogError(failure, "Handler failed on event {EventId} ({EventType}), failure {Failures} of {Max}",
+                id, type, failures, _options.MaxHandlerFailures);
+            return new ReceiveResult(ReceiveOutcome.HandlerFailed, StatusCodes.Status500InternalServerError, "processing failed");
+        }
+    }
+
+    /// <summary>Hands a quarantined event to the handler again (after the handler or the data was fixed).</summary>
+    public async Task<ReplayResult> ReplayAsync(long entryId, CancellationToken cancellationToken = default)
+    {
+        var entry = _store.GetQuarantined(entryId);
+        if (entry is null)
+        {
+            return new ReplayResult(ReplayOutcome.NotFound, $"no quarantine entry {entryId}");
+        }
+        if (entry.ReplayedAt is { } at)
+        {
+            return new ReplayResult(ReplayOutcome.AlreadyReplayed, $"entry {entryId} was replayed at {at:O}");
+        }
+        if (!TryReadEnvelope(entry.Body, out var document, out var id, out var type, out var unusable))
+        {
+            return new ReplayResult(ReplayOutcome.Unusable, $"entry {entryId} cannot be handed over: {unusable}");
+        }
+        using (document)
+        {
+            var failure = await HandleAsync(new ReceivedEvent(id, type, document.RootElement), cancellationToken).ConfigureAwait(false);
+            if (failure is not null)
+            {
+                _logger.LogError(failure, "Replay of quarantine entry {Entry} (event {EventId}) failed", entryId, id);
+                return new ReplayResult(ReplayOutcome.HandlerFailed, $"the handler failed again ({failure.GetType().Name}); entry {entryId} stays in quarantine");
+            }
+            var now = _clock.GetUtcNow();
+            _store.Settle(id, type, SettledAs.Processed, now);
+            _store.MarkReplayed(entryId, now);
+            return new ReplayResult(ReplayOutcome.Replayed, $"entry {entryId} (event {id}, {type}) processed");
+        }
+    }
+
+    private async Task<Exception?> HandleAsync(ReceivedEvent received, CancellationToken cancellationToken)
+    {
+        if (_options.Handler is not { } handler)
+        {
+            return null;
+        }
+        try
+        {
+            // Keep this quick (queue heavy work): OnceHub counts a slow answer as a failure.
+            await handler(received with { Payload = received.Payload.Clone() }, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        catch (Exception ex)
+        {
+            // Whatever stopped the handler, the event was not processed: the caller releases the id.
+            return ex;
+        }
+    }
+
+    // Strict JSON (no comments, no trailing commas), an object, a usable id and a non-empty string type.
+    private static bool TryReadEnvelope(ReadOnlyMemory<byte> body, out JsonDocument document, out string id, out string type, out string reason)
+    {
+        document = null!;
+        id = null!;
+        type = null!;
+        if (!Utf8.IsValid(body.Span))
+        {
+            reason = "body is not valid UTF-8";
+            return false;
+        }
+        JsonDocument parsed;
+        try
+        {
+            parsed = JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            reason = $"body is not strict JSON (line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1})";
+            return false;
+        }
+        var root = parsed.RootElement;
+        string? foundId = null, foundType = null;
+        if (root.ValueKind == JsonValueKind.Object)
+        {
+            foundId = root.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+            foundType = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        }
+        reason = root.ValueKind != JsonValueKind.Object ? "the body is not a JSON object"
+            : !EventIds.IsUsable(foundId) ? $"no usable event id (expected {EventIds.Rule})"
+            : string.IsNullOrWhiteSpace(foundType) || foundType.Length > 200 ? "no usable event type (a non-empty string of at most 200 characters)"
+            : "";
+        // Keep what is usable for the quarantine entry, but never an id that breaks the rule.
+        id = EventIds.IsUsable(foundId) ? foundId! : null!;
+        type = reason.Length == 0 || foundType is { Length: <= 200 } ? foundType! : null!;
+        if (reason.Length > 0)
+        {
+            parsed.Dispose();
+            return false;
+        }
+        document = parsed;
+        return true;
+    }
+
+    private static ReceiveResult Unauthorized(string reason) => new(ReceiveOutcome.Refused, StatusCodes.Status401Unauthorized, reason);
+}
