@@ -122,9 +122,13 @@ public class ContractSuiteTests
     public void Deadline_grows_with_requests_divided_by_concurrency()
     {
         var target = new Uri("http://127.0.0.1:1/");
-        // 12 events x 6 requests, one at a time: 72 timeouts plus 2 of slack.
-        Assert.Equal(TimeSpan.FromSeconds(740), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
-        Assert.Equal(TimeSpan.FromSeconds(110), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
+        // Per event: delivery, redelivery, 4 probes, and the forward-compatible payloads (the family's
+        // variants and one unknown type): 8 booking events x (6 + 4 + 1) + 4 conversation events x (6 + 3 + 1)
+        // = 128 requests. One at a time: 128 timeouts plus 2 of slack.
+        Assert.Equal(128, EventCatalog.Specific.Sum(ContractChecks.RequestsFor));
+        Assert.Equal(TimeSpan.FromSeconds(1300), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
+        // 8 at a time: 16 waves plus 2.
+        Assert.Equal(TimeSpan.FromSeconds(180), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
         Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions
         {
             Target = target,
