@@ -62,7 +62,7 @@ public sealed class ConfigTests
         Assert.Equal("apiKey", failure.Property);
         Assert.Contains("ONCEHUB_API_KEY", failure.Reason, StringComparison.Ordinal);
 
-        var configure = await ProviderFixture.FailureOf(() => session.Client.ConfigureAsync(new ConfigureRequest()).ResponseAsync);
+        var configure = await Rpc.FailureOf(() => session.Client.ConfigureAsync(new ConfigureRequest()).ResponseAsync);
         Assert.Equal(StatusCode.InvalidArgument, configure.StatusCode);
         Assert.Contains("apiKey is required", configure.Detail, StringComparison.Ordinal);
 

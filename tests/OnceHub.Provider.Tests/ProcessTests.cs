@@ -104,9 +104,9 @@ public sealed class ProcessTests(PluginBuild build, ITestOutputHelper output)
             Type = ProviderSession.WebhookType,
             Properties = created.Properties,
         });
-        await ProviderFixture.FailureOf(() => session.Client.CreateAsync(request).ResponseAsync);
+        await Rpc.FailureOf(() => session.Client.CreateAsync(request).ResponseAsync);
         await session.ConfigureAsync(emulator.BaseUrl.ToString(), wrongKey);
-        await ProviderFixture.FailureOf(() => session.Client.DeleteAsync(new DeleteRequest
+        await Rpc.FailureOf(() => session.Client.DeleteAsync(new DeleteRequest
         {
             Id = created.Id,
             Urn = ProviderSession.Urn("loud"),

@@ -70,7 +70,7 @@ public sealed class ProtocolTests(ProviderFixture provider) : IClassFixture<Prov
     [Fact]
     public async Task Update_and_unknown_types_answer_clear_errors()
     {
-        var update = await ProviderFixture.FailureOf(() => _session.Client.UpdateAsync(new UpdateRequest
+        var update = await Rpc.FailureOf(() => _session.Client.UpdateAsync(new UpdateRequest
         {
             Id = "WHK-X",
             Urn = ProviderSession.Urn("hooks"),
@@ -79,7 +79,7 @@ public sealed class ProtocolTests(ProviderFixture provider) : IClassFixture<Prov
         Assert.Equal(StatusCode.FailedPrecondition, update.StatusCode);
         Assert.Contains("cannot be updated in place", update.Detail, StringComparison.Ordinal);
 
-        var check = await ProviderFixture.FailureOf(() => _session.Client.CheckAsync(new CheckRequest
+        var check = await Rpc.FailureOf(() => _session.Client.CheckAsync(new CheckRequest
         {
             Urn = ProviderSession.Urn("x", "oncehub:index:Nope"),
             Type = "oncehub:index:Nope",

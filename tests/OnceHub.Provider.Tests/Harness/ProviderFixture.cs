@@ -1,4 +1,3 @@
-using Grpc.Core;
 using OnceHub.TestSupport;
 
 namespace OnceHub.Provider.Tests.Harness;
@@ -18,7 +17,4 @@ public sealed class ProviderFixture : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await Session.DisposeAsync();
-
-    /// <summary>Runs a call expected to fail and returns its status.</summary>
-    public static async Task<Status> FailureOf<T>(Func<Task<T>> call) => (await Assert.ThrowsAsync<RpcException>(call)).Status;
 }

@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using OnceHub.Provider.Tests.Harness;
 using OnceHub.TestSupport;
 using Pulumirpc;
 using Changes = Pulumirpc.DiffResponse.Types.DiffChanges;
@@ -19,8 +20,6 @@ public abstract record Step
         Properties = properties,
         Preview = preview,
     };
-
-    protected static async Task<Status> FailureOf<T>(Func<Task<T>> call) => (await Assert.ThrowsAsync<RpcException>(call)).Status;
 }
 
 /// <summary>Check passes; the name is <paramref name="Name"/> (a regex when autonamed) and the events are deduplicated as given.</summary>
@@ -105,7 +104,7 @@ public sealed record CreateFails(StatusCode Code, string Says) : Step
     public override async Task RunAsync(LifecycleRun run)
     {
         var before = run.WebhookCount;
-        var failure = await FailureOf(() => run.Client.CreateAsync(CreateRequest(run, run.Inputs, preview: false)).ResponseAsync);
+        var failure = await Rpc.FailureOf(() => run.Client.CreateAsync(CreateRequest(run, run.Inputs, preview: false)).ResponseAsync);
         Assert.Equal(Code, failure.StatusCode);
         Assert.Contains(Says, failure.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', failure.Detail);
