@@ -80,6 +80,68 @@ public sealed class CheckDiffTests(ProviderFixture provider) : IClassFixture<Pro
     }
 
     [Fact]
+    public async Task Check_records_in___defaults_whether_it_chose_the_name()
+    {
+        static List<string> Defaulted(CheckResponse r) => Props.List(r.Inputs, "__defaults");
+        var unnamed = Props.Webhook(null, Https, "booking");
+
+        var generated = await _session.CheckAsync("bookings", unnamed, seed: [5, 5]);
+        Assert.Equal(["name"], Defaulted(generated));
+
+        var explicitName = await _session.CheckAsync("bookings", Props.Webhook("bookings", Https, "booking"), olds: generated.Inputs);
+        Assert.Equal([], Defaulted(explicitName));
+
+        // Check, then the state's inputs as olds with a new seed: the name and its record stay.
+        var kept = await _session.CheckAsync("bookings", unnamed, seed: [6, 6], olds: generated.Inputs);
+        Assert.Equal(Props.Str(generated.Inputs, "name"), Props.Str(kept.Inputs, "name"));
+        Assert.Equal(["name"], Defaulted(kept));
+
+        // The engine's second Check before a replacement has no olds: a fresh name, recorded as chosen.
+        var fresh = await _session.CheckAsync("bookings", unnamed, seed: [6, 6]);
+        Assert.NotEqual(Props.Str(kept.Inputs, "name"), Props.Str(fresh.Inputs, "name"));
+        Assert.Equal(["name"], Defaulted(fresh));
+
+        // Olds from before the record existed: the name is kept and now recorded.
+        var legacy = await _session.CheckAsync("bookings", unnamed, olds: Props.Webhook("bookings-legacy1", Https, "booking"));
+        Assert.Equal("bookings-legacy1", Props.Str(legacy.Inputs, "name"));
+        Assert.Equal(["name"], Defaulted(legacy));
+
+        // The program cannot claim the record: it is written afresh, and is no unknown input.
+        var claimed = Props.Webhook("bookings", Https, "booking");
+        claimed.Fields["__defaults"] = Props.L("name");
+        var overwritten = await _session.CheckAsync("bookings", claimed);
+        Assert.Empty(overwritten.Failures);
+        Assert.Equal([], Defaulted(overwritten));
+    }
+
+    [Fact]
+    public async Task Check_records_an_engine_proposal_as_chosen_unless_it_repeats_the_old_name()
+    {
+        Task<CheckResponse> Check(string proposed, Struct? olds) => _session.Client.CheckAsync(new CheckRequest
+        {
+            Urn = ProviderSession.Urn("bookings"),
+            Name = "bookings",
+            Type = ProviderSession.WebhookType,
+            News = Props.Webhook(null, Https, "booking"),
+            Olds = olds ?? new(),
+            Autonaming = new CheckRequest.Types.AutonamingOptions { Mode = CheckRequest.Types.AutonamingOptions.Types.Mode.Propose, ProposedName = proposed },
+        }).ResponseAsync;
+
+        var first = await Check("dev-bookings-x1", null);
+        Assert.Equal(["name"], Props.List(first.Inputs, "__defaults"));
+
+        // A pattern with a random part proposes another name each update: the old one is kept, as chosen.
+        var random = await Check("dev-bookings-y2", first.Inputs);
+        Assert.Equal("dev-bookings-x1", Props.Str(random.Inputs, "name"));
+        Assert.Equal(["name"], Props.List(random.Inputs, "__defaults"));
+
+        // A pattern without one proposes the same name again: a replacement would reuse it, so it counts as fixed.
+        var fixedName = await Check("dev-bookings-x1", first.Inputs);
+        Assert.Equal("dev-bookings-x1", Props.Str(fixedName.Inputs, "name"));
+        Assert.Equal([], Props.List(fixedName.Inputs, "__defaults"));
+    }
+
+    [Fact]
     public async Task Check_drops_duplicate_events_keeps_composites_and_passes_unknowns_and_secrets_through()
     {
         var dupes = await _session.CheckAsync("hooks", Props.Webhook("hooks", Https, "booking.canceled", "conversation", "booking.canceled", "booking"));
@@ -119,6 +181,60 @@ public sealed class CheckDiffTests(ProviderFixture provider) : IClassFixture<Pro
         };
         request.IgnoreChanges.AddRange(ignore);
         return _session.Client.DiffAsync(request).ResponseAsync;
+    }
+
+    private static Struct Checked(string name, string url, bool? nameGenerated)
+    {
+        var s = Props.Webhook(name, url, "booking");
+        if (nameGenerated is { } generated)
+        {
+            s.Fields["__defaults"] = generated ? Props.L("name") : Props.L();
+        }
+
+        return s;
+    }
+
+    /// <summary>Old inputs, checked new inputs, what is replaced, whether the old webhook goes first.</summary>
+    public static TheoryData<string, Struct, Struct, string[], bool> Replacements => new()
+    {
+        { "generated name, new url", Checked("hooks-a1b2c3d", Https, true), Checked("hooks-a1b2c3d", Https + "/v2", true), ["url"], false },
+        { "explicit name, new url", Checked("hooks", Https, false), Checked("hooks", Https + "/v2", false), ["url"], true },
+        { "generated name now written in the program", Checked("hooks-a1b2c3d", Https, true), Checked("hooks-a1b2c3d", Https + "/v2", false), ["url"], true },
+        { "explicit name removed from the program", Checked("hooks", Https, false), Checked("hooks", Https + "/v2", true), ["url"], false },
+        { "news without a record (an older check)", Checked("hooks-a1b2c3d", Https, true), Checked("hooks-a1b2c3d", Https + "/v2", null), ["url"], true },
+        { "explicit rename", Checked("hooks", Https, false), Checked("hooks-2", Https + "/v2", false), ["name", "url"], false },
+        { "unknown name", Checked("hooks", Https, false), Props.Of(("name", Props.Unknown), ("url", Props.S(Https)), ("events", Props.L("booking"))), ["name"], true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Replacements))]
+    public async Task Diff_deletes_first_only_when_the_replacement_keeps_the_name(string why, Struct oldInputs, Struct news, string[] replaces, bool deleteFirst)
+    {
+        var logged = _session.Engine.Logs.Count;
+        var olds = State(Props.Str(oldInputs, "name"), Props.Str(oldInputs, "url"), "booking");
+        var diff = await _session.Client.DiffAsync(new DiffRequest
+        {
+            Id = "WHK-1",
+            Urn = ProviderSession.Urn("hooks"),
+            Type = ProviderSession.WebhookType,
+            Olds = olds,
+            OldInputs = oldInputs,
+            News = news,
+        });
+
+        Assert.True(replaces.Order().SequenceEqual(diff.Replaces.Order()), why);
+        Assert.True(deleteFirst == diff.DeleteBeforeReplace, why);
+        var warnings = _session.Engine.Logs.Skip(logged).Where(l => l.Severity == LogSeverity.Warning).Select(l => l.Message).ToList();
+        Assert.Contains(warnings, w => w.Contains("new signing secret", StringComparison.Ordinal));
+        var gap = warnings.Where(w => w.Contains("deliveries between the delete and the create are lost", StringComparison.Ordinal)).ToList();
+        Assert.True(deleteFirst ? gap.Count == 1 : gap.Count == 0, why);
+        Assert.All(gap, w =>
+        {
+            Assert.Contains("explicit name", w, StringComparison.Ordinal);
+            Assert.Contains("let the name be generated (remove name", w, StringComparison.Ordinal);
+            Assert.Contains("change the name in the same update", w, StringComparison.Ordinal);
+        });
+        Assert.Equal(deleteFirst ? 2 : 1, warnings.Count);
     }
 
     [Fact]

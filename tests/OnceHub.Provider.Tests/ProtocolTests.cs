@@ -33,6 +33,9 @@ public sealed class ProtocolTests(ProviderFixture provider) : IClassFixture<Prov
         var webhook = schema["resources"]!["oncehub:index:Webhook"]!;
         Assert.Equal(["url", "events"], webhook["requiredInputs"]!.AsArray().Select(n => (string)n!));
         Assert.Equal(["name", "url", "events"], webhook["inputProperties"]!.AsObject().Select(p => p.Key));
+
+        // The record of defaulted inputs lives in the state only, never in the package.
+        Assert.DoesNotContain("__defaults", text, StringComparison.Ordinal);
         Assert.Equal(
             ["name", "url", "events", "secret", "apiVersion", "creationTime"],
             webhook["properties"]!.AsObject().Select(p => p.Key));

@@ -266,13 +266,15 @@ public sealed class ResourceProviderService(
                 return new ReadResponse();
             }
 
-            // Keep a secret marking the user chose for an input.
-            var secret = WebhookCodec.SecretInputs(WebhookCodec.DecodeLenient(request.Inputs), WebhookCodec.DecodeLenient(request.Properties));
+            // Keep a secret marking the user chose for an input, and whether the provider chose the name:
+            // a refresh stores these inputs as the old ones.
+            var oldInputs = WebhookCodec.DecodeLenient(request.Inputs);
+            var secret = WebhookCodec.SecretInputs(oldInputs, WebhookCodec.DecodeLenient(request.Properties));
             return new ReadResponse
             {
                 Id = result.Id,
                 Properties = WebhookCodec.EncodeState(result.State, secret),
-                Inputs = WebhookCodec.EncodeStateInputs(result.State, secret),
+                Inputs = WebhookCodec.EncodeStateInputs(result.State, secret, oldInputs.NameGenerated),
             };
         });
 

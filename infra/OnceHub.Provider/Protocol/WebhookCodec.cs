@@ -14,6 +14,13 @@ public static class WebhookCodec
     private const string Events = WebhookResource.Events;
 
     /// <summary>
+    /// The inputs the provider filled in itself, as Pulumi's bridged providers record them. The engine
+    /// keeps keys starting with <c>__</c> in the state but treats them as internal: never shown, never a
+    /// property of the package schema.
+    /// </summary>
+    public const string Defaults = "__defaults";
+
+    /// <summary>
     /// Check's inputs. A value of the wrong type, or a key that is no input, is a failure naming the
     /// property; such a property is then left out of the inputs.
     /// </summary>
@@ -26,8 +33,9 @@ public static class WebhookCodec
             Strict(() => reader.String(Url), failures),
             Strict(() => reader.StringList(Events), failures));
 
+        // The provider's own record is not the program's to set: Check writes it afresh.
         var names = WebhookResource.InputNames;
-        foreach (var key in reader.Keys.Where(k => !names.Contains(k) && reader.Has(k)))
+        foreach (var key in reader.Keys.Where(k => !names.Contains(k) && k != Defaults && reader.Has(k)))
         {
             failures.Add(new(key, $"{key} is not an input of {WebhookResource.Token}; its inputs are {string.Join(", ", names.SkipLast(1))} and {names[^1]}."));
         }
@@ -50,7 +58,8 @@ public static class WebhookCodec
         return new(
             Lenient(() => From(Name).String(Name)),
             Lenient(() => From(Url).String(Url)),
-            Lenient(() => From(Events).StringList(Events)));
+            Lenient(() => From(Events).StringList(Events)),
+            NameGenerated(From(Defaults)));
     }
 
     /// <summary>Create's inputs: every input must be there, of its type (a preview may leave them unknown).</summary>
@@ -68,8 +77,17 @@ public static class WebhookCodec
     public static string? DecodeSecret(Struct? state) =>
         Lenient(() => new PropertyReader(state).String(WebhookResource.Secret)) is { Known: true } s ? s.Value : null;
 
-    public static Struct EncodeInputs(WebhookInputs inputs) =>
-        new PropertyWriter().Set(Name, inputs.Name).Set(Url, inputs.Url).Set(Events, inputs.Events).Build();
+    /// <summary>Inputs for the engine to keep: with the list of defaulted inputs when they say whether the name was generated.</summary>
+    public static Struct EncodeInputs(WebhookInputs inputs)
+    {
+        var writer = new PropertyWriter().Set(Name, inputs.Name).Set(Url, inputs.Url).Set(Events, inputs.Events);
+        if (inputs.NameGenerated is { } generated)
+        {
+            writer.Set(Defaults, Prop<IReadOnlyList<string>>.Of(generated ? [Name] : []));
+        }
+
+        return writer.Build();
+    }
 
     /// <summary>
     /// What a preview of a create reports: the inputs as they are, and every output only the API knows
@@ -106,11 +124,15 @@ public static class WebhookCodec
         return writer.Build();
     }
 
-    /// <summary>The inputs a read gives back (an import compares them with the program), with the same secrets as the state.</summary>
-    public static Struct EncodeStateInputs(WebhookState state, IReadOnlySet<string> secretInputs) => EncodeInputs(new(
+    /// <summary>
+    /// The inputs a read gives back (an import compares them with the program; a refresh keeps them), with
+    /// the same secrets as the state and the old inputs' record of a generated name (none for an import).
+    /// </summary>
+    public static Struct EncodeStateInputs(WebhookState state, IReadOnlySet<string> secretInputs, bool? nameGenerated) => EncodeInputs(new(
         Prop<string>.Of(state.Name, secretInputs.Contains(Name)),
         Prop<string>.Of(state.Url, secretInputs.Contains(Url)),
-        Prop<IReadOnlyList<string>>.Of(state.Events, secretInputs.Contains(Events))));
+        Prop<IReadOnlyList<string>>.Of(state.Events, secretInputs.Contains(Events)),
+        nameGenerated));
 
     /// <summary>The inputs marked secret in any of <paramref name="sources"/>.</summary>
     public static IReadOnlySet<string> SecretInputs(params WebhookInputs[] sources)
@@ -136,6 +158,10 @@ public static class WebhookCodec
 
         return secret;
     }
+
+    // Unreadable or absent: the inputs do not say (older state, or not written by this provider).
+    private static bool? NameGenerated(PropertyReader reader) =>
+        Lenient(() => reader.StringList(Defaults)) is { Known: true } list ? list.Value!.Contains(Name) : null;
 
     private static bool IsSecret(string key, IReadOnlySet<string> secretInputs) =>
         WebhookResource.Properties.Single(p => p.Key == key) is var spec && (spec.Secret || spec.Input && secretInputs.Contains(key));

@@ -6,7 +6,16 @@ namespace OnceHub.Provider.Resources;
 /// The inputs of a webhook as the engine holds them: each may be absent (null), unknown until apply
 /// (previews) or secret.
 /// </summary>
-public sealed record WebhookInputs(Prop<string>? Name, Prop<string>? Url, Prop<IReadOnlyList<string>>? Events);
+/// <param name="Name">Unique within the account; absent when the program leaves it to the provider.</param>
+/// <param name="Url">Where deliveries go.</param>
+/// <param name="Events">The subscribed events.</param>
+/// <param name="NameGenerated">
+/// The program gave no name and the provider chose it (generated, proposed by the engine, or kept from
+/// earlier inputs), so a replacement gets a fresh one; false for an explicit name, and for a kept name
+/// the engine's naming pattern proposes again unchanged. Null when the inputs do not say: written before
+/// the provider recorded it, or read back by an import.
+/// </param>
+public sealed record WebhookInputs(Prop<string>? Name, Prop<string>? Url, Prop<IReadOnlyList<string>>? Events, bool? NameGenerated = null);
 
 /// <summary>A webhook as OnceHub holds it: what a create or a read returns.</summary>
 /// <param name="Name">Unique within the account.</param>

@@ -46,11 +46,12 @@ public sealed class WebhookResource(Redactor redactor)
     public CheckResult Check(WebhookCheck request)
     {
         var failures = new List<Failure>();
-        var (name, url, events) = request.News;
+        var (name, url, events, _) = request.News;
+        var nameGenerated = false;
 
         if (name is null)
         {
-            name = ChooseName(request.Olds.Name, request.Naming, failures);
+            (name, nameGenerated) = ChooseName(request.Olds.Name, request.Naming, failures);
         }
         else if (name is { Known: true } n)
         {
@@ -75,7 +76,7 @@ public sealed class WebhookResource(Redactor redactor)
             events = e with { Value = CheckEvents(e.Value!, e.Secret, failures) };
         }
 
-        return failures.Count > 0 ? new(null, failures) : new(new(name, url, events), failures);
+        return failures.Count > 0 ? new(null, failures) : new(new(name, url, events, nameGenerated), failures);
     }
 
     /// <summary>Compares the old properties with the checked new inputs.</summary>
@@ -110,16 +111,19 @@ public sealed class WebhookResource(Redactor redactor)
             }
         }
 
-        // Names are unique in an account: a replacement keeping its name must free it first.
-        var nameChanges = changes.ContainsKey(Name);
-        var newNameUnknown = request.News.Name is { Known: false };
-        var deleteFirst = changes.Count > 0 && (!nameChanges || newNameUnknown);
+        // Names are unique in an account: a replacement keeping its name must free it first. The engine
+        // checks the inputs again, without the old ones, before it creates a replacement, so a name the
+        // provider chose comes out fresh and the new webhook can be created first. Only the new side
+        // counts: an old generated name now written out in the program is kept, and must be freed.
+        var keepsName = request.News.Name is { Known: false }
+            || (request.News.NameGenerated != true && !changes.ContainsKey(Name));
+        var deleteFirst = changes.Count > 0 && keepsName;
         return new(changes, deleteFirst, changes.Count > 0 ? ReplacementWarnings(request.News.Name, deleteFirst) : []);
     }
 
     /// <summary>
-    /// A replacement is a new webhook: receivers must switch to its signing secret, and when the name
-    /// stays, OnceHub delivers nothing between the delete and the create.
+    /// A replacement is a new webhook: receivers must switch to its signing secret, and when an explicit
+    /// name stays, OnceHub delivers nothing between the delete and the create.
     /// </summary>
     private static List<string> ReplacementWarnings(Prop<string>? name, bool deleteFirst)
     {
@@ -130,8 +134,10 @@ public sealed class WebhookResource(Redactor redactor)
         };
         if (deleteFirst)
         {
-            warnings.Add($"{which} keeps its name, which must be unique in the account, so the old webhook is deleted before the new one is created: events in between are not delivered. "
-                + "To replace it without a gap, change its name in the same update: the new webhook is then created before the old one is deleted.");
+            var keeps = name is { Known: false } ? "may keep its explicit name (not known until apply)" : "keeps its explicit name";
+            warnings.Add($"{which} {keeps}, which must be unique in the account, so the old webhook is deleted before the new one is created: "
+                + "deliveries between the delete and the create are lost. To replace it without a gap, let the name be generated "
+                + "(remove name: the new webhook is then created before the old one is deleted), or change the name in the same update.");
         }
 
         return warnings;
@@ -222,27 +228,35 @@ public sealed class WebhookResource(Redactor redactor)
     /// </summary>
     public static IReadOnlyList<string> Normalize(IEnumerable<string> events) => WebhookRules.WithoutRepeats(events);
 
-    /// <summary>No name given: keep the earlier one, else follow the engine's autonaming options, else autoname.</summary>
-    private static Prop<string> ChooseName(Prop<string>? previous, Autonaming naming, List<Failure> failures)
+    /// <summary>
+    /// No name given: keep the earlier one, else follow the engine's autonaming options, else autoname.
+    /// Generated is true when a replacement would get a fresh name (see <see cref="Diff"/>).
+    /// </summary>
+    private static (Prop<string> Name, bool Generated) ChooseName(Prop<string>? previous, Autonaming naming, List<Failure> failures)
     {
+        var proposed = naming.Mode is AutonameMode.Enforce or AutonameMode.Propose && !string.IsNullOrEmpty(naming.ProposedName)
+            ? naming.ProposedName
+            : null;
         if (previous is { Known: true } kept)
         {
-            return kept;
+            // The engine proposing the same name again means a naming pattern without a random part:
+            // the replacement would get this name too, so it is as fixed as an explicit one.
+            return (kept, kept.Value != proposed);
         }
 
         switch (naming.Mode)
         {
             case AutonameMode.Disable:
                 failures.Add(new(Name, "name is required: automatic naming is disabled for this stack."));
-                return Prop<string>.Unknown();
-            case AutonameMode.Enforce or AutonameMode.Propose when !string.IsNullOrEmpty(naming.ProposedName):
-                CheckName(naming.ProposedName, failures);
-                return Prop<string>.Of(naming.ProposedName);
+                return (Prop<string>.Unknown(), false);
+            case not null when proposed is not null:
+                CheckName(proposed, failures);
+                return (Prop<string>.Of(proposed), true);
             case AutonameMode.Enforce:
                 failures.Add(new(Name, "name is required: the engine enforces a naming pattern but proposed no name."));
-                return Prop<string>.Unknown();
+                return (Prop<string>.Unknown(), false);
             default:
-                return Prop<string>.Of(Autoname(naming.LogicalName, naming.RandomSeed.Span));
+                return (Prop<string>.Of(Autoname(naming.LogicalName, naming.RandomSeed.Span)), true);
         }
     }
 

@@ -47,8 +47,10 @@ public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper outp
     /// <summary>Values that must never appear in a log: API keys used, signing secrets returned.</summary>
     public List<string> Sensitive { get; } = [];
 
-    /// <summary>The logical name and inputs of the last successful Check.</summary>
+    /// <summary>The logical name, the program's inputs and the checked inputs of the last successful Check.</summary>
     public string Logical { get; set; } = "";
+
+    public Struct News { get; set; } = new();
 
     public Struct Inputs { get; set; } = new();
 

@@ -22,19 +22,51 @@ public abstract record Step
     };
 }
 
-/// <summary>Check passes; the name is <paramref name="Name"/> (a regex when autonamed) and the events are deduplicated as given.</summary>
+/// <summary>
+/// Check (with the last checked inputs as olds, for the same logical name) passes; the name is
+/// <paramref name="Name"/> (a regex when autonamed), recorded as defaulted exactly when the program
+/// gave none, and the events are deduplicated as given.
+/// </summary>
 public sealed record Check(string Logical, string? GivenName, string[] Events, string Name, string[] CheckedEvents, string Url = Check.Https) : Step
 {
     public const string Https = "https://hooks.example.com/oncehub";
 
     public override async Task RunAsync(LifecycleRun run)
     {
-        var response = await run.Session.CheckAsync(Logical, Props.Webhook(GivenName, Url, Events), olds: run.Logical == Logical ? run.Inputs : null);
+        var news = Props.Webhook(GivenName, Url, Events);
+        var olds = run.Logical == Logical ? run.Inputs : null;
+        var response = await run.Session.CheckAsync(Logical, news, olds: olds);
         Assert.Empty(response.Failures);
         Assert.Matches($"^{Name}$", Props.Str(response.Inputs, "name"));
         Assert.Equal(CheckedEvents, Props.List(response.Inputs, "events"));
         Assert.Equal(Url, Props.Str(response.Inputs, "url"));
+        Assert.Equal(GivenName is null ? ["name"] : [], Props.List(response.Inputs, "__defaults"));
+        if (GivenName is null && olds is not null)
+        {
+            // A name the provider chose earlier stays, and stays recorded as chosen.
+            Assert.Equal(Props.Str(olds, "name"), Props.Str(response.Inputs, "name"));
+        }
+
         run.Logical = Logical;
+        run.News = news;
+        run.Inputs = response.Inputs;
+    }
+}
+
+/// <summary>
+/// The engine's second Check before a replacement: the same program inputs, no olds, this update's
+/// seed (not the one the old webhook was named with). An autoname comes out fresh, still recorded as chosen.
+/// </summary>
+public sealed record ReCheck(byte[] Seed) : Step
+{
+    public override async Task RunAsync(LifecycleRun run)
+    {
+        var before = Props.Str(run.Inputs, "name");
+        var response = await run.Session.CheckAsync(run.Logical, run.News, seed: Seed);
+        Assert.Empty(response.Failures);
+        Assert.Matches($"^{run.Logical}-[a-z0-9]{{7}}$", Props.Str(response.Inputs, "name"));
+        Assert.NotEqual(before, Props.Str(response.Inputs, "name"));
+        Assert.Equal(["name"], Props.List(response.Inputs, "__defaults"));
         run.Inputs = response.Inputs;
     }
 }
@@ -161,6 +193,9 @@ public sealed record Refresh : Step
         Assert.Equal(Props.Str(run.Inputs, "url"), Props.Str(refreshed.Inputs, "url"));
         Assert.Equal(Props.Str(run.Inputs, "name"), Props.Str(refreshed.Inputs, "name"));
         Assert.Equal(Props.List(run.Inputs, "events"), Props.List(refreshed.Inputs, "events"));
+
+        // A refresh stores these inputs as the old ones: whether the provider chose the name survives it.
+        Assert.Equal(Props.List(run.Inputs, "__defaults"), Props.List(refreshed.Inputs, "__defaults"));
         run.Refreshed = refreshed;
     }
 }
@@ -199,6 +234,10 @@ public sealed record Import : Step
         Assert.Equal(Props.Str(created.Properties, "url"), Props.Str(imported.Inputs, "url"));
         Assert.Equal(Props.List(created.Properties, "events"), Props.List(imported.Inputs, "events"));
         Assert.False(imported.Properties.Fields.ContainsKey("secret"));
+
+        // Who chose the name of a webhook made elsewhere is not known: the inputs do not claim either.
+        Assert.False(imported.Inputs.Fields.ContainsKey("__defaults"));
+        Assert.False(imported.Properties.Fields.ContainsKey("__defaults"));
     }
 }
 
@@ -219,7 +258,9 @@ public sealed record Diff(string[] Replaces, bool DeleteFirst = false) : Step
         // What the replacement costs, shown during the preview as warnings.
         var warnings = run.Session.Engine.Logs.Skip(logged).Where(l => l.Severity == LogSeverity.Warning && l.Urn == run.Urn).Select(l => l.Message).ToList();
         Assert.Equal(Replaces.Length > 0, warnings.Any(w => w.Contains("new signing secret", StringComparison.Ordinal)));
-        Assert.Equal(Replaces.Length > 0 && DeleteFirst, warnings.Any(w => w.Contains("events in between are not delivered", StringComparison.Ordinal)));
+        var gap = warnings.Where(w => w.Contains("deliveries between the delete and the create are lost", StringComparison.Ordinal)).ToList();
+        Assert.Equal(Replaces.Length > 0 && DeleteFirst, gap.Count == 1);
+        Assert.All(gap, w => Assert.Contains("let the name be generated (remove name", w, StringComparison.Ordinal));
         Assert.Equal(Replaces.Length == 0 ? 0 : DeleteFirst ? 2 : 1, warnings.Count);
     }
 
@@ -258,8 +299,12 @@ public sealed record Replace(bool DeleteFirst) : Step
         }
 
         var created = await run.Client.CreateAsync(CreateRequest(run, run.Inputs, preview: false));
+        Assert.Equal(Props.Str(run.Inputs, "name"), Props.Str(created.Properties, "name"));
+        Assert.False(created.Properties.Fields.ContainsKey("__defaults"));
         if (!DeleteFirst)
         {
+            // Both exist until the old one is deleted: OnceHub delivers through one or the other throughout.
+            Assert.NotEqual(Props.Str(old.Properties, "name"), Props.Str(created.Properties, "name"));
             Assert.Equal(2, run.WebhookCount);
             await run.Client.DeleteAsync(new DeleteRequest { Id = old.Id, Urn = run.Urn, Type = ProviderSession.WebhookType, Properties = old.Properties });
         }
