@@ -56,12 +56,15 @@ public sealed class DeliveryOptions
 /// its schedule pipeline and is safe to share between concurrent deliveries.
 /// </summary>
 /// <remarks>
-/// Connections are kept alive where the receiver allows it, like any sender. A receiver that answers
-/// HTTP/1.0 without <c>Connection: keep-alive</c> closes after each answer, so its origin then gets a
-/// new connection per request (the pool honours <c>Connection: close</c> by itself). A request that
-/// went out on a reused connection and got no byte back (the receiver closed the idle connection as
-/// the request left) is sent once more on a new connection: that failure is the sender's, not the
-/// receiver's.
+/// Connections are kept alive where the receiver allows it, like any sender. The first request to an
+/// origin goes out on a connection of its own and its answer decides: HTTP/1.1 without
+/// <c>Connection: close</c> means later requests share pooled connections; HTTP/1.0 without
+/// <c>Connection: keep-alive</c>, or <c>Connection: close</c>, means the receiver closes after each
+/// answer, so every request gets a new connection. Requests to an undecided origin wait for that
+/// first answer: a pooled request queued meanwhile would open a spare connection that a
+/// single-threaded receiver would then serve first and wait on. A request that went out on a reused
+/// connection and got no byte back (the receiver closed the idle connection as the request left) is
+/// sent once more on a new connection: that failure is the sender's, not the receiver's.
 /// </remarks>
 public sealed class DeliveryEngine : IDisposable
 {
@@ -73,7 +76,8 @@ public sealed class DeliveryEngine : IDisposable
     private readonly ResiliencePipeline<AttemptResult> _schedule;
     private readonly SemaphoreSlim? _inFlight;
     private readonly DeliveryOptions _options;
-    private readonly ConcurrentDictionary<string, bool> _closesAfterEachAnswer = new(StringComparer.OrdinalIgnoreCase);
+    // Per origin (scheme, host, port): whether its connections may be reused, once its first answer says.
+    private readonly ConcurrentDictionary<string, Task<bool>> _reusable = new(StringComparer.OrdinalIgnoreCase);
 
     public DeliveryEngine(DeliveryOptions? options = null)
     {
@@ -165,12 +169,12 @@ public sealed class DeliveryEngine : IDisposable
             {
                 try
                 {
-                    return await SendOnceAsync(target, body, signature, trace, fresh: false, started, ct).ConfigureAwait(false);
+                    return await SendAsync(target, body, signature, trace, fresh: false, started, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or IOException && trace.FailedUnansweredOnReusedConnection)
                 {
                     sentOnNewConnection = true;
-                    return await SendOnceAsync(target, body, signature, new AttemptTrace(), fresh: true, started, ct).ConfigureAwait(false);
+                    return await SendAsync(target, body, signature, new AttemptTrace(), fresh: true, started, ct).ConfigureAwait(false);
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -195,11 +199,41 @@ public sealed class DeliveryEngine : IDisposable
         return result;
     }
 
-    private async Task<AttemptResult> SendOnceAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
+    private async Task<AttemptResult> SendAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
         bool fresh, long started, CancellationToken ct)
     {
         var origin = target.GetLeftPart(UriPartial.Authority);
-        fresh |= _closesAfterEachAnswer.ContainsKey(origin);
+        TaskCompletionSource<bool>? probe = null;
+        if (!fresh)
+        {
+            var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var decided = _reusable.GetOrAdd(origin, mine.Task);
+            if (ReferenceEquals(decided, mine.Task))
+            {
+                probe = mine;
+            }
+            else
+            {
+                fresh = !await decided.WaitAsync(ct).ConfigureAwait(false);
+            }
+        }
+        try
+        {
+            return await SendOnceAsync(target, body, signature, trace, fresh, probe, started, ct).ConfigureAwait(false);
+        }
+        catch when (probe is not null)
+        {
+            // No answer to learn from: the waiting requests take new connections (always safe) and the
+            // next request to this origin asks again.
+            _reusable.TryRemove(new KeyValuePair<string, Task<bool>>(origin, probe.Task));
+            probe.TrySetResult(false);
+            throw;
+        }
+    }
+
+    private async Task<AttemptResult> SendOnceAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
+        bool fresh, TaskCompletionSource<bool>? probe, long started, CancellationToken ct)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ReadOnlyMemoryContent(body) };
         request.Content.Headers.ContentType = Json;
         if (signature is not null)
@@ -212,13 +246,11 @@ public sealed class DeliveryEngine : IDisposable
             request.Headers.ConnectionClose = true;
         }
         AttemptTrace.Current = trace;
-        using var response = await (fresh ? _fresh : _pooled).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        if (!fresh && response.Version == HttpVersion.Version10 && !KeepsAlive(response))
-        {
-            // HTTP/1.0 without keep-alive: this connection ends with the answer. Remembered before the
-            // body is read, that is before the pool could hand the connection to another request.
-            _closesAfterEachAnswer.TryAdd(origin, true);
-        }
+        // The probe goes out on a connection of its own (never pooled) but without "Connection: close",
+        // so that the answer tells what the receiver does with connections.
+        using var response = await (fresh || probe is not null ? _fresh : _pooled)
+            .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        probe?.TrySetResult(KeepsAlive(response));
         // Read the answer to the end, so "answered" means complete and the connection can be reused;
         // keep its first bytes as evidence.
         var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
@@ -239,8 +271,11 @@ public sealed class DeliveryEngine : IDisposable
         }
     }
 
+    /// <summary>HTTP/1.1 keeps a connection unless it says close; HTTP/1.0 closes it unless it says keep-alive.</summary>
     private static bool KeepsAlive(HttpResponseMessage response) =>
-        response.Headers.Connection.Any(c => c.Equals("keep-alive", StringComparison.OrdinalIgnoreCase));
+        response.Headers.ConnectionClose != true
+        && (response.Version != HttpVersion.Version10
+            || response.Headers.Connection.Any(c => c.Equals("keep-alive", StringComparison.OrdinalIgnoreCase)));
 
     private static string Headers(HttpResponseMessage response)
     {
