@@ -69,6 +69,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
                 "schedule" => Schedule(rest),
                 "sign" => Sign(rest),
                 "validate" => Validate(rest),
+                // Local-account verbs (System.CommandLine commands); the new root registers Commands.LocalVerbs.All() instead.
+                var local when Commands.LocalVerbs.Names.Contains(local) => await Commands.LocalVerbs.RunAsync(args, stdout, stderr, cancellationToken),
                 var verb => throw new UsageException($"unknown verb '{Parsing.Printable(verb)}'; try 'verify', 'send', 'schedule', 'sign' or 'validate'"),
             };
         }
