@@ -205,6 +205,9 @@ public sealed class LocalDeliverer : IDisposable
     {
         var time = Options.Time;
         var wait = nextDue is { } due ? due - time.Clock.GetUtcNow() : Options.PollInterval;
+        // Delays count whole milliseconds (so does the store): round up, or a wait of a fraction of a millisecond
+        // would complete without moving a virtual clock and the loop would spin short of the due time.
+        wait = TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
         if (wait <= TimeSpan.Zero && inFlight.Count == 0)
         {
             return;

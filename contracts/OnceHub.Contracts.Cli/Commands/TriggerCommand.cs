@@ -72,7 +72,7 @@ internal static class TriggerCommand
                 await error.WriteLineAsync("error: " + (accountError ?? timeError));
                 return LocalAccountOptions.BadInput;
             }
-            using var deliverer = LocalDeliverer.OpenFolder(folder, options);
+            using var deliverer = LocalDeliverer.OpenFolder(folder, options with { OnError = message => error.WriteLine("warning: " + message) });
             var result = FanOutJson.From(await deliverer.TriggerAsync(name, overrides, ct));
             if (!await PrintAsync(result, output, error))
             {
