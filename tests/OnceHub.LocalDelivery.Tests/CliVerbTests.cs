@@ -1,6 +1,6 @@
 using System.Text.Json;
-using OnceHub.Contracts.Cli.Commands;
 using OnceHub.Contracts;
+using OnceHub.Contracts.Cli.Commands;
 
 namespace OnceHub.LocalDelivery.Tests;
 
