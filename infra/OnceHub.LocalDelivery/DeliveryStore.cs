@@ -3,6 +3,10 @@ using OnceHub.Contracts.Delivery;
 
 namespace OnceHub.LocalDelivery;
 
+/// <summary>One attempt's outcome, to be logged and applied to its delivery.</summary>
+internal sealed record AttemptRecord(ClaimedDelivery Delivery, int Slot, DateTimeOffset SentAt, AttemptResult Result,
+    AttemptVerdict Verdict, DateTimeOffset NextDue);
+
 /// <summary>What one attempt leads to.</summary>
 internal enum AttemptVerdict
 {
@@ -168,38 +172,52 @@ public sealed class DeliveryStore : IDisposable
     /// Returns how many other deliveries were dropped. A delivery that stopped being pending meanwhile (dropped by
     /// another process) only gets its log row.
     /// </summary>
-    internal int RecordAttempt(ClaimedDelivery delivery, int slot, DateTimeOffset sentAt, AttemptResult result,
-        AttemptVerdict verdict, DateTimeOffset nextDue)
+    /// <remarks>
+    /// Several attempts go in one transaction (a fan-out's attempt 1 to every webhook): one commit instead of one
+    /// per webhook. A kill before the commit re-sends those attempts, which at-least-once allows.
+    /// </remarks>
+    internal int RecordAttempts(IReadOnlyList<AttemptRecord> records)
     {
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            InsertLog(tx, delivery.Id, delivery.EventId, delivery.EventType, delivery.WebhookId, slot,
-                ScheduleCursor.OffsetOf(slot), sentAt, Describe(result.Outcome), result.StatusCode, result.Elapsed,
-                result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), null);
-            var (status, reason) = verdict switch
-            {
-                AttemptVerdict.Delivered => ("delivered", (string?)$"attempt {slot} answered {result.StatusCode}"),
-                AttemptVerdict.WindowEnded => ("failed", $"no 2xx in {slot} attempts; the webhook was disabled"),
-                _ => (Pending, null),
-            };
-            Execute(tx, """
-                UPDATE deliveries SET status = $status, attempts = attempts + 1, next_slot = $next, next_due = $due,
-                    lease_owner = NULL, lease_until = NULL, ended_at = $ended, end_reason = $reason
-                WHERE id = $id AND status = 'pending'
-                """, ("$status", status), ("$next", verdict == AttemptVerdict.Retry ? slot + 1 : slot), ("$due", Ms(nextDue)),
-                ("$ended", status == Pending ? null : Ms(sentAt + result.Elapsed)), ("$reason", reason), ("$id", delivery.Id));
             var dropped = 0;
-            if (verdict == AttemptVerdict.WindowEnded)
+            foreach (var record in records)
             {
-                Execute(tx, "INSERT OR REPLACE INTO disabled_webhooks (webhook_id, disabled_at, reason) VALUES ($id, $at, $reason)",
-                    ("$id", delivery.WebhookId), ("$at", Ms(sentAt + result.Elapsed)),
-                    ("$reason", $"the retry window of {delivery.EventId} ended without a 2xx"));
-                dropped = DropPending(tx, delivery.WebhookId, null, sentAt + result.Elapsed, "dropped: the webhook was disabled");
+                dropped += Record(tx, record);
             }
             tx.Commit();
             return dropped;
         }
+    }
+
+    private int Record(SqliteTransaction tx, AttemptRecord record)
+    {
+        var (delivery, slot, sentAt, result, verdict, nextDue) = record;
+        InsertLog(tx, delivery.Id, delivery.EventId, delivery.EventType, delivery.WebhookId, slot,
+            ScheduleCursor.OffsetOf(slot), sentAt, Describe(result.Outcome), result.StatusCode, result.Elapsed,
+            result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), null);
+        var (status, reason) = verdict switch
+        {
+            AttemptVerdict.Delivered => ("delivered", (string?)$"attempt {slot} answered {result.StatusCode}"),
+            AttemptVerdict.WindowEnded => ("failed", $"no 2xx in {slot} attempts; the webhook was disabled"),
+            _ => (Pending, null),
+        };
+        Execute(tx, """
+            UPDATE deliveries SET status = $status, attempts = attempts + 1, next_slot = $next, next_due = $due,
+                lease_owner = NULL, lease_until = NULL, ended_at = $ended, end_reason = $reason
+            WHERE id = $id AND status = 'pending'
+            """, ("$status", status), ("$next", verdict == AttemptVerdict.Retry ? slot + 1 : slot), ("$due", Ms(nextDue)),
+            ("$ended", status == Pending ? null : Ms(sentAt + result.Elapsed)), ("$reason", reason), ("$id", delivery.Id));
+        var dropped = 0;
+        if (verdict == AttemptVerdict.WindowEnded)
+        {
+            Execute(tx, "INSERT OR REPLACE INTO disabled_webhooks (webhook_id, disabled_at, reason) VALUES ($id, $at, $reason)",
+                ("$id", delivery.WebhookId), ("$at", Ms(sentAt + result.Elapsed)),
+                ("$reason", $"the retry window of {delivery.EventId} ended without a 2xx"));
+            dropped = DropPending(tx, delivery.WebhookId, null, sentAt + result.Elapsed, "dropped: the webhook was disabled");
+        }
+        return dropped;
     }
 
     /// <summary>Ends a pending delivery without an attempt (its webhook is gone), logged as dropped.</summary>

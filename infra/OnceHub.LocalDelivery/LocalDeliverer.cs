@@ -163,7 +163,7 @@ public sealed class LocalDeliverer : IDisposable
                             var webhooks = _account.Snapshot().ToDictionary(w => w.Id, StringComparer.Ordinal);
                             foreach (var delivery in claimed)
                             {
-                                inFlight.Add(AttemptAsync(delivery, webhooks.GetValueOrDefault(delivery.WebhookId), cancellationToken));
+                                inFlight.Add(AttemptAsync(delivery, webhooks.GetValueOrDefault(delivery.WebhookId), null, cancellationToken));
                             }
                             continue; // claim again at once: more may be due
                         }
@@ -238,10 +238,12 @@ public sealed class LocalDeliverer : IDisposable
             now, NextClaimToken(), LeaseUntil());
         var byWebhook = enabled.ToDictionary(w => w.Id, StringComparer.Ordinal);
         var outcomes = new WebhookOutcome?[claimed.Count];
+        var records = new List<AttemptRecord>(claimed.Count);
         await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
-            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], ct).ConfigureAwait(false))
+            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
+        _store.RecordAttempts(records);
         var results = new List<WebhookOutcome>(targets.Count);
         foreach (var webhook in targets)
         {
@@ -253,8 +255,11 @@ public sealed class LocalDeliverer : IDisposable
         return new FanOutResult(eventId, eventType, results);
     }
 
-    /// <summary>Sends the attempt a claimed delivery is due for and records it. Never throws for a receiver's failure.</summary>
-    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, CancellationToken ct)
+    /// <summary>
+    /// Sends the attempt a claimed delivery is due for and records it, or adds the record to <paramref name="batch"/>
+    /// for the caller to commit. Never throws for a receiver's failure.
+    /// </summary>
+    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, List<AttemptRecord>? batch, CancellationToken ct)
     {
         var time = Options.Time;
         var now = time.Clock.GetUtcNow();
@@ -275,7 +280,18 @@ public sealed class LocalDeliverer : IDisposable
             : AttemptVerdict.Retry;
         var nextOffset = verdict == AttemptVerdict.Retry ? ScheduleCursor.OffsetOf(slot + 1) : (TimeSpan?)null;
         var nextDue = nextOffset is { } offset ? time.DueAt(delivery.FirstAt, offset) : now;
-        _store.RecordAttempt(delivery, slot, now, result, verdict, nextDue);
+        var record = new AttemptRecord(delivery, slot, now, result, verdict, nextDue);
+        if (batch is null)
+        {
+            _store.RecordAttempts([record]);
+        }
+        else
+        {
+            lock (batch)
+            {
+                batch.Add(record);
+            }
+        }
         return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url,
             verdict == AttemptVerdict.Delivered ? WebhookOutcomeKind.Delivered : WebhookOutcomeKind.RetryScheduled,
             result, nextOffset is null ? null : slot + 1, nextOffset);
