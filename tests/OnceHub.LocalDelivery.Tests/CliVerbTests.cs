@@ -91,6 +91,7 @@ public class CliVerbTests
     public async Task A_bad_set_is_bad_input_naming_the_path(string set, string expected)
     {
         using var account = new TempAccount();
+        account.Add("bookings", "http://127.0.0.1:9/unused", "booking");
         var (exit, _, stderr) = await Run("trigger", "booking.scheduled", "--account", "file:" + account.Folder, "--set", set);
         Assert.Equal(2, exit);
         Assert.Contains(expected, stderr, StringComparison.Ordinal);
@@ -106,6 +107,25 @@ public class CliVerbTests
         var (exit, _, stderr) = await Run("trigger", "booking.scheduled", option, value, "--api-key", "k");
         Assert.Equal(2, exit);
         Assert.Contains(expected, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_folder_without_an_account_is_refused_and_left_alone()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "oncehub-missing-" + Guid.NewGuid().ToString("N"));
+        foreach (var args in new[]
+        {
+            new[] { "trigger", "booking.scheduled", "--account", "file:" + missing },
+            ["deliveries", "--account", "file:" + missing],
+            ["webhooks", "list", "--account", "file:" + missing],
+            ["resend", "EVNT-X", "--account", "file:" + missing],
+        })
+        {
+            var (exit, _, stderr) = await Run(args);
+            Assert.Equal(2, exit);
+            Assert.Contains("no local OnceHub account", stderr, StringComparison.Ordinal);
+        }
+        Assert.False(Directory.Exists(missing));
     }
 
     [Fact]

@@ -27,7 +27,7 @@ internal static class DeliveriesCommand
                 await error.WriteLineAsync("error: " + problem);
                 return LocalAccountOptions.BadInput;
             }
-            if (!Directory.Exists(folder) || !File.Exists(Path.Combine(folder, DeliveryStore.FileName)))
+            if (!File.Exists(Path.Combine(folder, DeliveryStore.FileName)))
             {
                 await error.WriteLineAsync($"error: no deliveries yet in the account '{folder}' (run 'trigger EVENT' first)");
                 return LocalAccountOptions.Failed;

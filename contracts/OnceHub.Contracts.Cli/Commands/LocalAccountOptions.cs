@@ -46,7 +46,15 @@ internal static class LocalAccountOptions
             error = $"--account must be file:PATH, the folder of a local OnceHub account (got '{value}')";
             return null;
         }
-        return value["file:".Length..];
+        var folder = value["file:".Length..];
+        // Opening an account creates its folder: a mistyped path must not leave an empty account behind.
+        if (!File.Exists(Path.Combine(folder, OnceHub.Account.FileAccountStore.StateFileName)))
+        {
+            error = $"no local OnceHub account at '{folder}' (it holds no {OnceHub.Account.FileAccountStore.StateFileName}; " +
+                "create webhooks first, e.g. pulumi up -s dev)";
+            return null;
+        }
+        return folder;
     }
 
     /// <summary>Delivery settings from the time options, or an error naming the option.</summary>

@@ -65,11 +65,12 @@ internal static class TriggerCommand
                 var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
                 return await OverApiAsync(apiUrl, key, name, overrides, parse.GetValue(follow), output, error, ct);
             }
-            var folder = LocalAccountOptions.Folder(parse.GetValue(account), out var accountError);
+            string? accountError = null;
             var options = LocalAccountOptions.Delivery(parse.GetValue(scale), parse.GetValue(virtualTime), parse.GetValue(timeout), out var timeError);
+            var folder = options is null ? null : LocalAccountOptions.Folder(parse.GetValue(account), out accountError);
             if (folder is null || options is null)
             {
-                await error.WriteLineAsync("error: " + (accountError ?? timeError));
+                await error.WriteLineAsync("error: " + (timeError ?? accountError));
                 return LocalAccountOptions.BadInput;
             }
             using var deliverer = LocalDeliverer.OpenFolder(folder, options with { OnError = message => error.WriteLine("warning: " + message) });

@@ -29,7 +29,16 @@ public static class LocalDeliveryEndpoints
             Time = settings.Time,
             OnError = message => logger.LogWarning("local delivery: {Message}", message),
         };
-        var store = new DeliveryStore(folder);
+        DeliveryStore store;
+        try
+        {
+            store = new DeliveryStore(folder);
+        }
+        catch (LocalDeliveryException ex)
+        {
+            // The emulator reports I/O problems at start as one line.
+            throw new IOException(ex.Message, ex);
+        }
         var deliverer = new LocalDeliverer(account, store, settings.AttemptTimeout is { } t ? options with { AttemptTimeout = t } : options);
         var expectedKey = Encoding.UTF8.GetBytes(apiKey);
 
