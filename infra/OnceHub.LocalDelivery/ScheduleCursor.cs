@@ -14,6 +14,11 @@ internal static class ScheduleCursor
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nextSlot, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(nextSlot, RetrySchedule.AttemptCount);
+        if (nextSlot == 1)
+        {
+            // A new delivery's first send is attempt 1 however long its sender took to get to it.
+            return 1;
+        }
         var slot = nextSlot;
         // Offsets[slot] is the offset of attempt slot + 1.
         while (slot < RetrySchedule.AttemptCount && RetrySchedule.Offsets[slot] <= scheduleElapsed)

@@ -16,6 +16,8 @@ public class ScheduleCursorTests
     [InlineData(2, 30000, 5)]
     // Past the window: the last slot, once.
     [InlineData(3, 400000, 15)]
+    // A new delivery always starts with attempt 1, even when its sender was slow to send it.
+    [InlineData(1, 300, 1)]
     public void An_overdue_delivery_sends_one_attempt_for_the_latest_due_slot(int nextSlot, int elapsedSeconds, int expected) =>
         Assert.Equal(expected, ScheduleCursor.SlotToSend(nextSlot, TimeSpan.FromSeconds(elapsedSeconds)));
 
