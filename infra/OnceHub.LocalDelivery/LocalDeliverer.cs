@@ -244,14 +244,10 @@ public sealed class LocalDeliverer : IDisposable
             async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
         _store.RecordAttempts(records);
-        var results = new List<WebhookOutcome>(targets.Count);
-        foreach (var webhook in targets)
-        {
-            var index = claimed.ToList().FindIndex(c => c.WebhookId == webhook.Id);
-            results.Add(index >= 0
-                ? outcomes[index]!
-                : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null));
-        }
+        var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
+        var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
+            ? outcome
+            : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null)).ToList();
         return new FanOutResult(eventId, eventType, results);
     }
 

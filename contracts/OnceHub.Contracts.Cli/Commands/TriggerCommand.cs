@@ -89,7 +89,7 @@ internal static class TriggerCommand
                 await output.WriteLineAsync($"following {result.EventId}: {pending} deliveries pending ({options.Time}); Ctrl+C leaves them pending");
             }
             await deliverer.RunAsync(result.EventId, ct);
-            return await SummaryAsync(EventStateJson.From(result.EventId, deliverer.Store.Deliveries(result.EventId)), output, ct);
+            return await SummaryAsync(EventStateJson.From(result.EventId, deliverer.Store.Deliveries(result.EventId)), output);
         }));
         return command;
     }
@@ -109,12 +109,12 @@ internal static class TriggerCommand
         return true;
     }
 
-    private static async Task<int> SummaryAsync(EventStateJson state, TextWriter output, CancellationToken ct)
+    private static async Task<int> SummaryAsync(EventStateJson state, TextWriter output)
     {
         if (state.Pending > 0)
         {
             await output.WriteLineAsync($"stopped with {state.Pending} deliveries of {state.EventId} pending; a deliverer resumes them");
-            return ct.IsCancellationRequested ? LocalAccountOptions.BadInput : LocalAccountOptions.Failed;
+            return LocalAccountOptions.Failed;
         }
         foreach (var d in state.Deliveries)
         {
@@ -174,7 +174,7 @@ internal static class TriggerCommand
                 LocalDeliveryJsonContext.Default.EventStateJson, ct);
             if (state is null || state.Pending == 0 || ct.IsCancellationRequested)
             {
-                return state is null ? LocalAccountOptions.Failed : await SummaryAsync(state, output, ct);
+                return state is null ? LocalAccountOptions.Failed : await SummaryAsync(state, output);
             }
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
         }
