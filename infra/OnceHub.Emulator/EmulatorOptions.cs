@@ -21,6 +21,9 @@ public sealed record EmulatorOptions
     /// <summary>Added before every answer.</summary>
     public TimeSpan Latency { get; init; }
 
+    /// <summary>Local delivery (trigger route, <c>--deliver</c>): see <c>LocalDelivery/</c>. Null: route only, no retries sent.</summary>
+    public LocalDelivery.EmulatorDeliverySettings? LocalDelivery { get; init; }
+
     public override string ToString() =>
         $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, Latency = {Latency} }}";
 }

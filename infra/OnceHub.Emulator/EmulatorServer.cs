@@ -90,6 +90,8 @@ public sealed class EmulatorServer : IAsyncDisposable
         var app = builder.Build();
         var server = new EmulatorServer(app, store, faults);
         server.Map(options.ApiKey);
+        // Local delivery: trigger route outside /v2 and, with --deliver, the retry loop (LocalDelivery/).
+        LocalDelivery.LocalDeliveryEndpoints.MapLocalDelivery(app, store, options.ApiKey, options.LocalDelivery);
         try
         {
             await app.StartAsync(ct);

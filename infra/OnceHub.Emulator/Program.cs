@@ -2,7 +2,11 @@ using System.Globalization;
 using OnceHub.Emulator;
 
 // Command line: see README.md next to this file, or --help.
-var parsed = EmulatorCommandLine.Parse(args, Environment.GetEnvironmentVariable(EmulatorCommandLine.ApiKeyVariable));
+// Local delivery flags (--deliver, --time-scale, --virtual-time, --attempt-timeout) are read by LocalDelivery/.
+var localDelivery = OnceHub.Emulator.LocalDelivery.EmulatorDeliveryFlags.Extract(args, out var emulatorArgs, out var deliveryError);
+var parsed = deliveryError is null
+    ? EmulatorCommandLine.Parse(emulatorArgs, Environment.GetEnvironmentVariable(EmulatorCommandLine.ApiKeyVariable))
+    : (null, deliveryError);
 if (parsed.Error is { } error)
 {
     Console.Error.WriteLine($"oncehub-emulator: {error}");
@@ -11,13 +15,13 @@ if (parsed.Error is { } error)
 
 if (parsed.Options is null)
 {
-    Console.WriteLine(EmulatorCommandLine.Usage);
+    Console.WriteLine(EmulatorCommandLine.Usage + "\n" + OnceHub.Emulator.LocalDelivery.EmulatorDeliveryFlags.Usage);
     return 0;
 }
 
 try
 {
-    await using var server = await EmulatorServer.StartAsync(parsed.Options);
+    await using var server = await EmulatorServer.StartAsync(parsed.Options with { LocalDelivery = localDelivery });
     // The one line a launcher waits for.
     Console.WriteLine(server.BaseUrl);
     await server.WaitForShutdownAsync();

@@ -1,0 +1,53 @@
+namespace OnceHub.LocalDelivery;
+
+/// <summary>Where a delivery (one event to one webhook) stands.</summary>
+public enum DeliveryStatus
+{
+    /// <summary>Waiting for its next attempt.</summary>
+    Pending,
+    /// <summary>An attempt got a 2xx.</summary>
+    Delivered,
+    /// <summary>Every attempt of the window failed; its webhook was disabled.</summary>
+    Failed,
+    /// <summary>Ended without a 2xx because its webhook was disabled or deleted.</summary>
+    Dropped,
+}
+
+/// <summary>A delivery claimed for one attempt, with what the attempt needs.</summary>
+internal sealed record ClaimedDelivery(
+    long Id, string EventId, string EventType, string WebhookId, DateTimeOffset FirstAt, int NextSlot, ReadOnlyMemory<byte> Body);
+
+/// <summary>One row of the delivery log: an attempt, or a delivery dropped without an attempt.</summary>
+/// <param name="DeliveryId">The delivery (one event to one webhook) the row belongs to.</param>
+/// <param name="EventId">The event's id, shared by every webhook it was delivered to.</param>
+/// <param name="EventType">The event's type.</param>
+/// <param name="WebhookId">The webhook it was sent to.</param>
+/// <param name="Attempt">Attempt number on the schedule (1..15); null for a dropped delivery.</param>
+/// <param name="ScheduledOffset">The attempt's offset from attempt 1 on the schedule (schedule time).</param>
+/// <param name="SentAt">When the attempt started, on the delivering process's clock.</param>
+/// <param name="Outcome">accepted, refused, timeout, connection failed, or dropped.</param>
+/// <param name="HttpStatus">The receiver's status code, when it answered.</param>
+/// <param name="Latency">Real time the attempt took.</param>
+/// <param name="Error">Why an attempt got no answer (timeout, connection), or why a delivery was dropped.</param>
+/// <param name="Answer">The first bytes of the receiver's answer, when the engine reports them.</param>
+public sealed record DeliveryLogRow(
+    long DeliveryId,
+    string EventId,
+    string EventType,
+    string WebhookId,
+    int? Attempt,
+    TimeSpan? ScheduledOffset,
+    DateTimeOffset SentAt,
+    string Outcome,
+    int? HttpStatus,
+    TimeSpan? Latency,
+    string? Error,
+    string? Answer);
+
+/// <summary>A delivery's current state.</summary>
+public sealed record DeliveryState(
+    long Id, string EventId, string EventType, string WebhookId, DeliveryStatus Status, int Attempts, int NextSlot,
+    DateTimeOffset NextDue, string? EndReason);
+
+/// <summary>A webhook disabled locally after its retry window ended without success.</summary>
+public sealed record DisabledWebhook(string WebhookId, DateTimeOffset DisabledAt, string Reason);

@@ -1,0 +1,300 @@
+using OnceHub.Account;
+using OnceHub.Contracts;
+using OnceHub.Contracts.Delivery;
+using OnceHub.Events;
+
+namespace OnceHub.LocalDelivery;
+
+/// <summary>Settings of the local delivery.</summary>
+public sealed record LocalDeliveryOptions
+{
+    /// <summary>
+    /// Real-time limit of one attempt. OnceHub documents none: this default is an assumption (the contract
+    /// suite's), configurable.
+    /// </summary>
+    public TimeSpan AttemptTimeout { get; init; } = DeliveryOptions.DefaultAttemptTimeout;
+
+    /// <summary>How the schedule runs: real, scaled or virtual.</summary>
+    public DeliveryTime Time { get; init; } = DeliveryTime.Real();
+
+    /// <summary>Real clock: the payload's <c>creation_time</c>, the signature's <c>t</c> and leases.</summary>
+    public TimeProvider WallClock { get; init; } = TimeProvider.System;
+
+    /// <summary>Attempts in flight at once, per process.</summary>
+    public int MaxConcurrentAttempts { get; init; } = 64;
+
+    /// <summary>How often a waiting deliverer looks for work other processes wrote (a trigger, a resend).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Told about store or account errors the delivery loop survives (it retries after <see cref="PollInterval"/>).</summary>
+    public Action<string>? OnError { get; init; }
+}
+
+/// <summary>How a fan-out went for one webhook.</summary>
+public enum WebhookOutcomeKind
+{
+    /// <summary>Attempt 1 got a 2xx.</summary>
+    Delivered,
+    /// <summary>Attempt 1 failed; the delivery waits for its next attempt.</summary>
+    RetryScheduled,
+    /// <summary>The webhook is disabled locally: nothing was sent, as OnceHub sends nothing to a disabled webhook.</summary>
+    SkippedDisabled,
+    /// <summary>The webhook was deleted from the account meanwhile.</summary>
+    Dropped,
+    /// <summary>The process stopped before the attempt finished; the delivery stays pending.</summary>
+    Interrupted,
+}
+
+/// <summary>One webhook's line of a trigger or resend.</summary>
+public sealed record WebhookOutcome(
+    string WebhookId, string WebhookName, string Url, WebhookOutcomeKind Kind, AttemptResult? Attempt, int? NextAttempt, TimeSpan? NextOffset);
+
+/// <summary>A trigger's or resend's result: the event and one outcome per webhook.</summary>
+public sealed record FanOutResult(string EventId, string EventType, IReadOnlyList<WebhookOutcome> Webhooks);
+
+/// <summary>
+/// Delivers the local account's events the way OnceHub does: to every webhook subscribed (composites honoured),
+/// signed with that webhook's secret, retried on <see cref="RetrySchedule"/>; when the last attempt of the window
+/// fails the webhook is disabled locally and its other pending deliveries are dropped. Every webhook gets the
+/// same event id: an assumption, since OnceHub does not document whether a fan-out shares one.
+/// </summary>
+public sealed class LocalDeliverer : IDisposable
+{
+    private readonly IAccountStore _account;
+    private readonly DeliveryStore _store;
+    private readonly bool _ownsStores;
+    private readonly EngineAdapter _engine;
+    private readonly string _owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
+    private long _claims;
+
+    public LocalDeliverer(IAccountStore account, DeliveryStore store, LocalDeliveryOptions? options = null)
+        : this(account, store, options, ownsStores: false)
+    {
+    }
+
+    private LocalDeliverer(IAccountStore account, DeliveryStore store, LocalDeliveryOptions? options, bool ownsStores)
+    {
+        _account = account ?? throw new ArgumentNullException(nameof(account));
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        Options = options ?? new LocalDeliveryOptions();
+        if (Options.AttemptTimeout <= TimeSpan.Zero || Options.MaxConcurrentAttempts < 1 || Options.PollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "attempt timeout, poll interval and concurrency must be positive");
+        }
+        _ownsStores = ownsStores;
+        _engine = new EngineAdapter(Options.AttemptTimeout, Options.WallClock);
+    }
+
+    /// <summary>Opens the file account in <paramref name="accountDirectory"/> and its delivery store.</summary>
+    public static LocalDeliverer OpenFolder(string accountDirectory, LocalDeliveryOptions? options = null) =>
+        new(new FileAccountStore(accountDirectory), new DeliveryStore(accountDirectory), options, ownsStores: true);
+
+    public LocalDeliveryOptions Options { get; }
+
+    public DeliveryStore Store => _store;
+
+    public IAccountStore Account => _account;
+
+    /// <summary>
+    /// Builds a fresh <paramref name="eventName"/> event from its sample and the overrides, and sends attempt 1 to
+    /// every enabled webhook subscribed to it. Later attempts are left to <see cref="RunAsync"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not an event type OnceHub delivers.</exception>
+    /// <exception cref="PayloadOverrideException">An override does not apply.</exception>
+    public async Task<FanOutResult> TriggerAsync(string eventName, IEnumerable<PayloadOverride> overrides, CancellationToken cancellationToken = default)
+    {
+        var (eventId, body) = EventFactory.Create(eventName, overrides, Options.WallClock.GetUtcNow());
+        var subscribed = _account.Snapshot().Where(w => EventCatalog.Expand(w.Events).Any(e => e.Name == eventName)).ToList();
+        return await FanOutAsync(eventId, eventName, body, subscribed, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A new delivery of an event this account already delivered, with the same id and body: to
+    /// <paramref name="webhookId"/>, or to every webhook that got it and is still in the account.
+    /// </summary>
+    /// <exception cref="LocalDeliveryException">Unknown event id or webhook id.</exception>
+    public async Task<FanOutResult> ResendAsync(string eventId, string? webhookId, CancellationToken cancellationToken = default)
+    {
+        if (_store.FindEvent(eventId) is not { } stored)
+        {
+            throw new LocalDeliveryException($"No event '{eventId}' in this account's delivery log (see 'deliveries').");
+        }
+        var webhooks = _account.Snapshot().ToDictionary(w => w.Id, StringComparer.Ordinal);
+        List<StoredWebhook> targets;
+        if (webhookId is not null)
+        {
+            targets = webhooks.TryGetValue(webhookId, out var one)
+                ? [one]
+                : throw new LocalDeliveryException($"No webhook '{webhookId}' in the account.");
+        }
+        else
+        {
+            targets = [.. _store.WebhooksOf(eventId).Where(webhooks.ContainsKey).Select(id => webhooks[id])];
+            if (targets.Count == 0)
+            {
+                throw new LocalDeliveryException($"None of the webhooks that got '{eventId}' is still in the account; name one with --webhook.");
+            }
+        }
+        return await FanOutAsync(eventId, stored.Type, stored.Body, targets, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends due attempts until canceled; with <paramref name="eventId"/>, only that event's, returning when each
+    /// of its deliveries has ended. Work written by other processes is picked up within <see cref="LocalDeliveryOptions.PollInterval"/>.
+    /// </summary>
+    public async Task RunAsync(string? eventId = null, CancellationToken cancellationToken = default)
+    {
+        var time = Options.Time;
+        var inFlight = new HashSet<Task>();
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                inFlight.RemoveWhere(t => t.IsCompleted);
+                DateTimeOffset? nextDue;
+                try
+                {
+                    var room = Options.MaxConcurrentAttempts - inFlight.Count;
+                    if (room > 0)
+                    {
+                        var claimed = _store.ClaimDue(time.Clock.GetUtcNow(), Options.WallClock.GetUtcNow(), LeaseUntil(), room, eventId, NextClaimToken());
+                        if (claimed.Count > 0)
+                        {
+                            var webhooks = _account.Snapshot().ToDictionary(w => w.Id, StringComparer.Ordinal);
+                            foreach (var delivery in claimed)
+                            {
+                                inFlight.Add(AttemptAsync(delivery, webhooks.GetValueOrDefault(delivery.WebhookId), null, cancellationToken));
+                            }
+                            continue; // claim again at once: more may be due
+                        }
+                    }
+                    if (eventId is not null && inFlight.Count == 0 && _store.PendingCount(eventId) == 0)
+                    {
+                        return;
+                    }
+                    nextDue = _store.NextDue(eventId, Options.WallClock.GetUtcNow());
+                }
+                catch (Exception ex) when (ex is LocalDeliveryException or AccountStoreException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Options.OnError?.Invoke(ex.Message);
+                    nextDue = null;
+                }
+                await WaitAsync(nextDue, inFlight, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: attempts in flight end as canceled and give their deliveries back.
+        }
+        finally
+        {
+            await Task.WhenAll(inFlight).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        _engine.Dispose();
+        if (_ownsStores)
+        {
+            _store.Dispose();
+        }
+    }
+
+    private async Task WaitAsync(DateTimeOffset? nextDue, HashSet<Task> inFlight, CancellationToken ct)
+    {
+        var time = Options.Time;
+        var wait = nextDue is { } due ? due - time.Clock.GetUtcNow() : Options.PollInterval;
+        // Delays count whole milliseconds (so does the store): round up, or a wait of a fraction of a millisecond
+        // would complete without moving a virtual clock and the loop would spin short of the due time.
+        wait = TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
+        if (wait <= TimeSpan.Zero && inFlight.Count == 0)
+        {
+            return;
+        }
+        if (time.IsVirtual && inFlight.Count == 0 && nextDue is not null)
+        {
+            // Nothing is being sent: jump the virtual clock to the next due attempt.
+            await Task.Delay(wait, time.Clock, ct).ConfigureAwait(false);
+            return;
+        }
+        // Real or scaled time (or virtual time with attempts in flight): wait for the next due attempt, an attempt
+        // to finish, or the poll interval, whichever comes first; the virtual clock never moves while attempts run.
+        var clock = time.IsVirtual ? Options.WallClock : time.Clock;
+        var limit = wait <= TimeSpan.Zero ? Options.PollInterval : TimeSpan.FromTicks(Math.Min(wait.Ticks, Options.PollInterval.Ticks));
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var delay = Task.Delay(limit, clock, timer.Token);
+        await Task.WhenAny([delay, .. inFlight]).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        ct.ThrowIfCancellationRequested();
+    }
+
+    private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
+    {
+        var disabled = _store.Disabled();
+        var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
+        var now = Options.Time.Clock.GetUtcNow();
+        var claimed = _store.AddDeliveries(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
+            now, NextClaimToken(), LeaseUntil());
+        var byWebhook = enabled.ToDictionary(w => w.Id, StringComparer.Ordinal);
+        var outcomes = new WebhookOutcome?[claimed.Count];
+        var records = new List<AttemptRecord>(claimed.Count);
+        await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
+            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
+            .ConfigureAwait(false);
+        _store.RecordAttempts(records);
+        var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
+        var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
+            ? outcome
+            : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null)).ToList();
+        return new FanOutResult(eventId, eventType, results);
+    }
+
+    /// <summary>
+    /// Sends the attempt a claimed delivery is due for and records it, or adds the record to <paramref name="batch"/>
+    /// for the caller to commit. Never throws for a receiver's failure.
+    /// </summary>
+    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, List<AttemptRecord>? batch, CancellationToken ct)
+    {
+        var time = Options.Time;
+        var now = time.Clock.GetUtcNow();
+        if (webhook is null || !Uri.TryCreate(webhook.Url, UriKind.Absolute, out var target))
+        {
+            _store.Drop(delivery, now, webhook is null ? "dropped: the webhook is no longer in the account" : "dropped: the webhook's url is not absolute");
+            return new WebhookOutcome(delivery.WebhookId, webhook?.Name ?? "", webhook?.Url ?? "", WebhookOutcomeKind.Dropped, null, null, null);
+        }
+        var slot = ScheduleCursor.SlotToSend(delivery.NextSlot, time.ScheduleElapsed(delivery.FirstAt, now));
+        var result = await _engine.SendAsync(target, delivery.Body, webhook.Secret, ct).ConfigureAwait(false);
+        if (result.Outcome == AttemptOutcome.Canceled)
+        {
+            _store.Release(delivery.Id);
+            return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.Interrupted, result, slot, null);
+        }
+        var verdict = result.IsAccepted ? AttemptVerdict.Delivered
+            : ScheduleCursor.IsLast(slot) ? AttemptVerdict.WindowEnded
+            : AttemptVerdict.Retry;
+        var nextOffset = verdict == AttemptVerdict.Retry ? ScheduleCursor.OffsetOf(slot + 1) : (TimeSpan?)null;
+        var nextDue = nextOffset is { } offset ? time.DueAt(delivery.FirstAt, offset) : now;
+        var record = new AttemptRecord(delivery, slot, now, result, verdict, nextDue);
+        if (batch is null)
+        {
+            _store.RecordAttempts([record]);
+        }
+        else
+        {
+            lock (batch)
+            {
+                batch.Add(record);
+            }
+        }
+        return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url,
+            verdict == AttemptVerdict.Delivered ? WebhookOutcomeKind.Delivered : WebhookOutcomeKind.RetryScheduled,
+            result, nextOffset is null ? null : slot + 1, nextOffset);
+    }
+
+    // A lease outlives the attempt it covers (timeout plus margin), so a killed holder's deliveries come back soon.
+    private DateTimeOffset LeaseUntil() => Options.WallClock.GetUtcNow() + Options.AttemptTimeout + TimeSpan.FromSeconds(5);
+
+    private string NextClaimToken() => $"{_owner}-{Interlocked.Increment(ref _claims)}";
+}

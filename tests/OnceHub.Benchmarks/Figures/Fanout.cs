@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using OnceHub.Account;
+using OnceHub.Benchmarks.Harness;
+using OnceHub.LocalDelivery;
+
+namespace OnceHub.Benchmarks.Figures;
+
+/// <summary>
+/// The local account's fan-out: deliveries/s for 1 event to 100 subscribed webhooks and for 1,000 events to 10,
+/// against wrk posting the same body to the same loopback receiver; then, with 10,000 deliveries pending, the
+/// deliverer's memory per pending delivery and the time from a restart to the first delivery.
+/// </summary>
+public static class Fanout
+{
+    public const string Name = "fanout";
+    private const string Title = "Local fan-out (deliveries/s, each attempt signed and logged in SQLite)";
+    private const string Target = "≥ 0.5× wrk";
+    private const double TargetRatio = 0.5;
+    private const int Connections = 64; // the deliverer's default attempts in flight
+    private const string Event = "booking.scheduled";
+
+    public static async Task<Figure> RunAsync()
+    {
+        var wrk = await Wrk.EnsureAsync();
+        var failing = 0;
+        await using var receiver = await SinkReceiver.StartAsync(() => Volatile.Read(ref failing) == 1);
+
+        // 1 event -> 100 webhooks, 20 events in a row.
+        var wide = await MeasureAsync(receiver, webhooks: 100, events: 20, parallelTriggers: 1);
+        // 1,000 events -> 10 webhooks, 8 triggers at a time (as several producers would).
+        var narrow = await MeasureAsync(receiver, webhooks: 10, events: 1000, parallelTriggers: 8);
+
+        var folder = Path.Combine(Repo.BenchFolder, "fanout");
+        Directory.CreateDirectory(folder);
+        var body = EventFactory.Create(Event, [], DateTimeOffset.UtcNow).Body;
+        await File.WriteAllBytesAsync(Path.Combine(folder, "body.json"), body);
+        var script = Path.Combine(folder, "post.lua");
+        await File.WriteAllTextAsync(script, """
+            local file = assert(io.open("body.json", "rb"))
+            wrk.method = "POST"
+            wrk.body = file:read("*a")
+            file:close()
+            wrk.headers["Content-Type"] = "application/json"
+            wrk.headers["Oncehub-Signature"] = "t=0,s=00"
+
+            """);
+        var reference = await Wrk.RunAsync(wrk, script, new Uri(receiver.Url, "/wrk"), Connections, 10);
+
+        // 10,000 pending: 1,000 events to 10 webhooks while the receiver is down.
+        Volatile.Write(ref failing, 1);
+        var (memoryPerPending, diskPerPending, restartToFirst) = await PendingFiguresAsync(receiver);
+
+        var ratio = Math.Min(wide.PerSecond, narrow.PerSecond) / reference.RequestsPerSecond;
+        return new Figure(Name, Title,
+            $"{Format.Number(wide.PerSecond)}/s for 1 event -> 100 webhooks, {Format.Number(narrow.PerSecond)}/s for 1,000 events -> 10",
+            $"{Format.Number(reference.RequestsPerSecond)}/s wrk -t2 -c{Connections}, same receiver and body",
+            ratio, Target, ratio >= TargetRatio && wide.Failed + narrow.Failed + reference.Non2xx == 0,
+            [
+                $"1 -> 100: {wide.Deliveries} deliveries in {Format.Seconds(wide.Seconds)}; 1,000 -> 10: {narrow.Deliveries} in {Format.Seconds(narrow.Seconds)}; failed {wide.Failed + narrow.Failed}",
+                $"ratio of the slower case to wrk; the faster one: {Format.Number(Math.Max(wide.PerSecond, narrow.PerSecond) / reference.RequestsPerSecond, "0.00")}×",
+                $"10,000 pending: {Format.Number(memoryPerPending, "0.0")} bytes of managed heap per pending delivery while waiting (the queue is in SQLite), {Format.Number(diskPerPending, "0")} bytes on disk each",
+                $"restart to first delivery with 10,000 pending (open store + account, claim, first attempt; in process, .NET start-up not included): {Format.Ms(restartToFirst)}",
+                $"receiver: a loopback Kestrel answering 200 with no work; payload {body.Length} bytes; wrk non-2xx {reference.Non2xx}, socket errors {reference.SocketErrors}",
+            ]);
+    }
+
+    private sealed record Throughput(int Deliveries, double Seconds, int Failed)
+    {
+        public double PerSecond => Deliveries / Seconds;
+    }
+
+    private static async Task<Throughput> MeasureAsync(SinkReceiver receiver, int webhooks, int events, int parallelTriggers)
+    {
+        var account = Directory.CreateTempSubdirectory("oncehub-fanout-").FullName;
+        try
+        {
+            var store = new FileAccountStore(account, new AccountStoreOptions { AllowInsecureUrls = true });
+            for (var i = 0; i < webhooks; i++)
+            {
+                store.Create($"hook-{i}", new Uri(receiver.Url, $"/hook/{i}").ToString(), ["booking"]);
+            }
+            using var deliverer = LocalDeliverer.OpenFolder(account);
+            await deliverer.TriggerAsync(Event, []); // warm-up: connections, JIT, SQLite
+            Progress.Line($"{Name}: {events} event(s) -> {webhooks} webhooks");
+            var failed = 0;
+            var clock = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(Enumerable.Range(0, events), new ParallelOptions { MaxDegreeOfParallelism = parallelTriggers }, async (_, ct) =>
+            {
+                var result = await deliverer.TriggerAsync(Event, [], ct);
+                Interlocked.Add(ref failed, result.Webhooks.Count(w => w.Kind != WebhookOutcomeKind.Delivered));
+            });
+            return new Throughput(events * webhooks, clock.Elapsed.TotalSeconds, failed);
+        }
+        finally
+        {
+            Directory.Delete(account, recursive: true);
+        }
+    }
+
+    private static async Task<(double MemoryPerPending, double DiskPerPending, double RestartToFirstMs)> PendingFiguresAsync(SinkReceiver receiver)
+    {
+        var account = Directory.CreateTempSubdirectory("oncehub-pending-").FullName;
+        try
+        {
+            var store = new FileAccountStore(account, new AccountStoreOptions { AllowInsecureUrls = true });
+            for (var i = 0; i < 10; i++)
+            {
+                store.Create($"hook-{i}", new Uri(receiver.Url, $"/hook/{i}").ToString(), ["booking"]);
+            }
+            Progress.Line($"{Name}: 10,000 pending deliveries (receiver down)");
+            // Scaled x1000: attempt 2 is due 35 ms after attempt 1, so after the "restart" every delivery is overdue.
+            var options = new LocalDeliveryOptions { Time = DeliveryTime.Scaled(1000) };
+            using (var trigger = LocalDeliverer.OpenFolder(account, options))
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(0, 1000), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+                    async (_, ct) => await trigger.TriggerAsync(Event, [], ct));
+                if (trigger.Store.PendingCount() != 10_000)
+                {
+                    throw new BenchmarkException($"expected 10,000 pending deliveries, found {trigger.Store.PendingCount()}");
+                }
+            }
+            var disk = new FileInfo(Path.Combine(account, DeliveryStore.FileName)).Length
+                + (File.Exists(Path.Combine(account, DeliveryStore.FileName + "-wal")) ? new FileInfo(Path.Combine(account, DeliveryStore.FileName + "-wal")).Length : 0);
+
+            // Memory: a deliverer waiting on 10,000 pending deliveries (real time: none due for 35 s) vs the empty heap.
+            var heapBefore = Heap();
+            using (var waiting = LocalDeliverer.OpenFolder(account))
+            {
+                using var stop = new CancellationTokenSource();
+                var run = waiting.RunAsync(null, stop.Token);
+                await Task.Delay(500);
+                var heapWaiting = Heap();
+                await stop.CancelAsync();
+                await run;
+                var memoryPerPending = Math.Max(0, heapWaiting - heapBefore) / 10_000.0;
+
+                // Restart: a new deliverer on the same folder, every delivery overdue; time to the receiver's first request.
+                await Task.Delay(100);
+                var seen = receiver.Count;
+                var clock = Stopwatch.StartNew();
+                using var restarted = LocalDeliverer.OpenFolder(account, options);
+                using var stopRestarted = new CancellationTokenSource();
+                var resumed = restarted.RunAsync(null, stopRestarted.Token);
+                while (receiver.Count == seen)
+                {
+                    if (clock.Elapsed > TimeSpan.FromSeconds(30))
+                    {
+                        throw new BenchmarkException("no delivery within 30 s of the restart");
+                    }
+                    await Task.Yield();
+                }
+                var restartMs = clock.Elapsed.TotalMilliseconds;
+                await stopRestarted.CancelAsync();
+                await resumed;
+                return (memoryPerPending, disk / 10_000.0, restartMs);
+            }
+        }
+        finally
+        {
+            Directory.Delete(account, recursive: true);
+        }
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    /// <summary>A loopback receiver that reads the body and answers 200 (or 503 while told to fail), counting requests.</summary>
+    private sealed class SinkReceiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private int _count;
+
+        private SinkReceiver(WebApplication app) => _app = app;
+
+        public Uri Url { get; private set; } = null!;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public static async Task<SinkReceiver> StartAsync(Func<bool> failing)
+        {
+            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = [] });
+            builder.WebHost.UseKestrelCore();
+            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+            var app = builder.Build();
+            var self = new SinkReceiver(app);
+            app.Run(async context =>
+            {
+                await context.Request.Body.CopyToAsync(Stream.Null);
+                Interlocked.Increment(ref self._count);
+                context.Response.StatusCode = failing() ? 503 : 200;
+            });
+            await app.StartAsync();
+            self.Url = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+            return self;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}

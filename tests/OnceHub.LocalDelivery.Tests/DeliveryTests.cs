@@ -1,0 +1,209 @@
+using Microsoft.Extensions.Time.Testing;
+using OnceHub.Contracts;
+using OnceHub.Contracts.Signing;
+
+namespace OnceHub.LocalDelivery.Tests;
+
+public class DeliveryTests
+{
+    // A fresh virtual clock per deliverer, as each delivering process has its own.
+    private static LocalDeliveryOptions VirtualTime() => new() { Time = DeliveryTime.Virtual(), AttemptTimeout = TimeSpan.FromSeconds(5) };
+
+    [Fact]
+    public async Task An_event_reaches_each_subscribed_webhook_once_signed_with_its_own_secret_and_no_other()
+    {
+        await using var bookings = await StandInReceiver.StartAsync(_ => 200);
+        await using var conversations = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        var b = account.Add("bookings", bookings.UrlFor("/bookings"), "booking");
+        var c = account.Add("conversations", conversations.UrlFor("/conversations"), "conversation");
+        var both = account.Add("scheduled-and-closed", bookings.UrlFor("/both"), "booking.scheduled", "conversation.closed");
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var scheduled = await deliverer.TriggerAsync("booking.scheduled", []);
+        var started = await deliverer.TriggerAsync("conversation.started", []);
+
+        Assert.Equal([b.Id, both.Id], scheduled.Webhooks.Select(w => w.WebhookId));
+        Assert.All(scheduled.Webhooks, w => Assert.Equal(WebhookOutcomeKind.Delivered, w.Kind));
+        Assert.Equal([c.Id], started.Webhooks.Select(w => w.WebhookId));
+        var toBookings = bookings.Requests.Where(r => r.Path == "/bookings").ToList();
+        var toBoth = bookings.Requests.Where(r => r.Path == "/both").ToList();
+        Assert.Equal([scheduled.EventId], toBookings.Select(r => r.EventId));
+        // Assumption (undocumented by OnceHub): every webhook of one fan-out gets the same event id.
+        Assert.Equal([scheduled.EventId], toBoth.Select(r => r.EventId));
+        Assert.Equal([started.EventId], conversations.Requests.Select(r => r.EventId));
+        Assert.True(new SignatureVerifier(b.Secret).Verify(toBookings[0].Signature, toBookings[0].Body).IsValid);
+        Assert.True(new SignatureVerifier(both.Secret).Verify(toBoth[0].Signature, toBoth[0].Body).IsValid);
+        Assert.False(new SignatureVerifier(b.Secret).Verify(toBoth[0].Signature, toBoth[0].Body).IsValid);
+        Assert.True(new SignatureVerifier(c.Secret).Verify(conversations.Requests.First().Signature, conversations.Requests.First().Body).IsValid);
+        Assert.Equal(0, deliverer.Store.PendingCount());
+    }
+
+    [Theory]
+    [InlineData(1, 2)]
+    [InlineData(3, 4)]
+    [InlineData(9, 10)]
+    public async Task A_receiver_down_for_the_first_attempts_gets_the_event_at_the_right_attempt(int failures, int expectedAttempt)
+    {
+        await using var receiver = await StandInReceiver.StartAsync(n => n <= failures ? 503 : 200);
+        using var account = new TempAccount();
+        var webhook = account.Add("bookings", receiver.UrlFor("/bookings"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var result = await deliverer.TriggerAsync("booking.completed", []);
+        Assert.Equal(WebhookOutcomeKind.RetryScheduled, result.Webhooks.Single().Kind);
+        await deliverer.RunAsync(result.EventId).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var log = deliverer.Store.Log(result.EventId);
+        Assert.Equal(Enumerable.Range(1, expectedAttempt), log.Select(r => r.Attempt!.Value));
+        Assert.Equal(RetrySchedule.Offsets.Take(expectedAttempt), log.Select(r => r.ScheduledOffset!.Value));
+        Assert.Equal("accepted", log[^1].Outcome);
+        // The attempts really happened that far apart on the (virtual) schedule clock.
+        var apart = log[^1].SentAt - log[0].SentAt;
+        Assert.InRange(apart, RetrySchedule.Offsets[expectedAttempt - 1], RetrySchedule.Offsets[expectedAttempt - 1] + TimeSpan.FromSeconds(2));
+        Assert.Equal(expectedAttempt, receiver.Count);
+        Assert.Single(receiver.Requests.Select(r => r.EventId).Distinct());
+        Assert.All(receiver.Requests, r => Assert.True(new SignatureVerifier(webhook.Secret).Verify(r.Signature, r.Body).IsValid));
+        Assert.Equal(DeliveryStatus.Delivered, deliverer.Store.Deliveries(result.EventId).Single().Status);
+        Assert.Empty(deliverer.Store.Disabled());
+    }
+
+    [Fact]
+    public async Task A_receiver_down_for_the_whole_window_disables_its_webhook_drops_the_rest_and_gets_nothing_more()
+    {
+        await using var down = await StandInReceiver.StartAsync(_ => 503);
+        await using var up = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        var failing = account.Add("failing", down.UrlFor("/bookings"), "booking");
+        var healthy = account.Add("healthy", up.UrlFor("/bookings"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var first = await deliverer.TriggerAsync("booking.scheduled", []);
+        var second = await deliverer.TriggerAsync("booking.canceled", []);
+        // Only the first event's retries run: the second stays pending until the webhook is disabled.
+        await deliverer.RunAsync(first.EventId).WaitAsync(TimeSpan.FromSeconds(120));
+
+        var attempts = deliverer.Store.Log(first.EventId, failing.Id);
+        Assert.Equal(RetrySchedule.AttemptCount, attempts.Count);
+        Assert.Equal(RetrySchedule.Offsets[^1], attempts[^1].ScheduledOffset);
+        Assert.True(deliverer.Store.Disabled().ContainsKey(failing.Id));
+        Assert.False(deliverer.Store.Disabled().ContainsKey(healthy.Id));
+        Assert.Equal(DeliveryStatus.Failed, deliverer.Store.Deliveries(first.EventId, failing.Id).Single().Status);
+        var dropped = deliverer.Store.Deliveries(second.EventId, failing.Id).Single();
+        Assert.Equal(DeliveryStatus.Dropped, dropped.Status);
+        Assert.Equal("dropped", deliverer.Store.Log(second.EventId, failing.Id)[^1].Outcome);
+        Assert.Equal(0, deliverer.Store.PendingCount());
+
+        var third = await deliverer.TriggerAsync("booking.no_show", []);
+        Assert.Equal(WebhookOutcomeKind.SkippedDisabled, third.Webhooks.Single(w => w.WebhookId == failing.Id).Kind);
+        Assert.Equal(WebhookOutcomeKind.Delivered, third.Webhooks.Single(w => w.WebhookId == healthy.Id).Kind);
+        Assert.Equal(RetrySchedule.AttemptCount + 1, down.Count); // 15 for the first event, attempt 1 of the second, nothing after
+        // The disabled state is local: the account's JSON (the API's view) does not carry it.
+        Assert.DoesNotContain("disabled", await File.ReadAllTextAsync(Path.Combine(account.Folder, "account.json")), StringComparison.OrdinalIgnoreCase);
+
+        // Re-creating the webhook recovers, as on OnceHub: a new id and a new secret.
+        Assert.True(account.Webhooks.Delete(failing.Id).IsSuccess);
+        var recreated = account.Add("failing", down.UrlFor("/bookings"), "booking");
+        var fourth = await deliverer.TriggerAsync("booking.no_show", []);
+        Assert.Equal(WebhookOutcomeKind.RetryScheduled, fourth.Webhooks.Single(w => w.WebhookId == recreated.Id).Kind);
+        Assert.NotEqual(failing.Secret, recreated.Secret);
+    }
+
+    [Fact]
+    public async Task Enable_is_a_local_way_back_for_a_disabled_webhook()
+    {
+        await using var down = await StandInReceiver.StartAsync(n => n <= RetrySchedule.AttemptCount ? 503 : 200);
+        using var account = new TempAccount();
+        var webhook = account.Add("failing", down.UrlFor("/x"), "conversation");
+        using var deliverer = account.Deliverer(VirtualTime());
+        var first = await deliverer.TriggerAsync("conversation.closed", []);
+        await deliverer.RunAsync(first.EventId).WaitAsync(TimeSpan.FromSeconds(120));
+        Assert.True(deliverer.Store.Disabled().ContainsKey(webhook.Id));
+
+        Assert.True(deliverer.Store.Enable(webhook.Id));
+        Assert.False(deliverer.Store.Enable(webhook.Id));
+        var next = await deliverer.TriggerAsync("conversation.closed", []);
+        Assert.Equal(WebhookOutcomeKind.Delivered, next.Webhooks.Single().Kind);
+    }
+
+    [Fact]
+    public async Task After_a_long_stop_an_overdue_delivery_is_sent_once_and_its_window_still_counts_from_attempt_1()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 503);
+        using var account = new TempAccount();
+        account.Add("bookings", receiver.UrlFor("/b"), "booking");
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var options = new LocalDeliveryOptions { Time = DeliveryTime.Real(clock), AttemptTimeout = TimeSpan.FromSeconds(5) };
+        string eventId;
+        using (var before = account.Deliverer(options))
+        {
+            eventId = (await before.TriggerAsync("booking.rescheduled", [])).EventId;
+        }
+
+        // The deliverer was down for 2 h: attempts 2, 3 and 4 (35 s, 215 s, 4535 s) were all missed.
+        clock.Advance(TimeSpan.FromHours(2));
+        using var after = account.Deliverer(options);
+        using var stop = new CancellationTokenSource();
+        var run = after.RunAsync(eventId, stop.Token);
+        await WaitUntil(() => receiver.Count == 2);
+        await Task.Delay(300); // a second attempt now would show up here
+        Assert.Equal(2, receiver.Count);
+        var log = after.Store.Log(eventId);
+        Assert.Equal([1, 4], log.Select(r => r.Attempt!.Value));
+        var pending = after.Store.Deliveries(eventId).Single();
+        Assert.Equal(5, pending.NextSlot);
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) + RetrySchedule.Offsets[4], pending.NextDue);
+        await stop.CancelAsync();
+        await run.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Resend_delivers_the_same_event_id_and_body_again_signed_afresh()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        var webhook = account.Add("bookings", receiver.UrlFor("/b"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+        var original = await deliverer.TriggerAsync("booking.scheduled", [new("data.subject", "Resent")]);
+
+        var again = await deliverer.ResendAsync(original.EventId, null);
+
+        Assert.Equal(original.EventId, again.EventId);
+        Assert.Equal(WebhookOutcomeKind.Delivered, again.Webhooks.Single().Kind);
+        var requests = receiver.Requests.ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(requests[0].Body, requests[1].Body);
+        Assert.All(requests, r => Assert.True(new SignatureVerifier(webhook.Secret).Verify(r.Signature, r.Body).IsValid));
+        Assert.Equal(2, deliverer.Store.Deliveries(original.EventId).Count);
+        Assert.Throws<LocalDeliveryException>(() => deliverer.ResendAsync("EVNT-NOPE", null).GetAwaiter().GetResult());
+        Assert.Throws<LocalDeliveryException>(() => deliverer.ResendAsync(original.EventId, "WHK-NOPE").GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public async Task A_webhook_deleted_while_its_delivery_waits_ends_that_delivery_as_dropped()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 503);
+        using var account = new TempAccount();
+        var webhook = account.Add("bookings", receiver.UrlFor("/b"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+        var result = await deliverer.TriggerAsync("booking.scheduled", []);
+        Assert.True(account.Webhooks.Delete(webhook.Id).IsSuccess);
+
+        await deliverer.RunAsync(result.EventId).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, receiver.Count);
+        var delivery = deliverer.Store.Deliveries(result.EventId).Single();
+        Assert.Equal(DeliveryStatus.Dropped, delivery.Status);
+        Assert.Contains("no longer in the account", delivery.EndReason, StringComparison.Ordinal);
+    }
+
+    internal static async Task WaitUntil(Func<bool> condition, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+}

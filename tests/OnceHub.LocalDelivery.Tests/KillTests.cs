@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace OnceHub.LocalDelivery.Tests;
+
+/// <summary>
+/// kill -9 safety: the emulator, delivering for a file account as its own process, is killed with
+/// <see cref="Process.Kill(bool)"/> between retries, then started again; every delivery still arrives.
+/// </summary>
+public class KillTests(ITestOutputHelper output)
+{
+    // 35 s of schedule take 117 ms, 215 s 0.72 s, attempt 4 (4535 s) comes 15 s after attempt 1.
+    private const int Scale = 300;
+    private const int EventsPerFamily = 20;
+
+    [Fact]
+    public async Task A_delivering_process_killed_mid_retry_and_restarted_loses_nothing()
+    {
+        var up = 0;
+        await using var bookings = await StandInReceiver.StartAsync(_ => Volatile.Read(ref up) == 1 ? 200 : 503);
+        await using var conversations = await StandInReceiver.StartAsync(_ => Volatile.Read(ref up) == 1 ? 200 : 503);
+        using var account = new TempAccount();
+        account.Add("bookings", bookings.UrlFor("/bookings"), "booking");
+        account.Add("conversations", conversations.UrlFor("/conversations"), "conversation");
+        var triggered = new List<string>();
+        using (var trigger = account.Deliverer(new LocalDeliveryOptions { Time = DeliveryTime.Scaled(Scale) }))
+        {
+            for (var i = 0; i < EventsPerFamily; i++)
+            {
+                triggered.Add((await trigger.TriggerAsync("booking.scheduled", [])).EventId);
+                triggered.Add((await trigger.TriggerAsync("conversation.started", [])).EventId);
+            }
+        }
+        using var store = new DeliveryStore(account.Folder);
+        Assert.Equal(triggered.Count, store.PendingCount());
+
+        // The child retries: wait until it has sent a retry of every delivery, then kill it between retries.
+        var child = StartDeliveringEmulator(account.Folder);
+        try
+        {
+            await DeliveryTests.WaitUntil(() => store.Log().Where(r => r.Attempt >= 2).Select(r => r.DeliveryId).Distinct().Count() == triggered.Count, 60);
+        }
+        finally
+        {
+            child.Kill(entireProcessTree: true);
+            await child.WaitForExitAsync();
+        }
+        var pendingBefore = store.PendingCount();
+        var attemptsBefore = store.Log().Count;
+        Assert.Equal(triggered.Count, pendingBefore);
+
+        Volatile.Write(ref up, 1);
+        var restarted = StartDeliveringEmulator(account.Folder);
+        try
+        {
+            await DeliveryTests.WaitUntil(() => store.PendingCount() == 0, 90);
+        }
+        finally
+        {
+            restarted.Kill(entireProcessTree: true);
+            await restarted.WaitForExitAsync();
+        }
+
+        var accepted = bookings.Requests.Concat(conversations.Requests).Where(r => r.Status == 200).ToList();
+        var delivered = accepted.Select(r => r.EventId).Distinct().Count();
+        var lost = triggered.Except(accepted.Select(r => r.EventId)).Count();
+        var figures = $"kill test: {triggered.Count} deliveries pending before the kill ({attemptsBefore} attempts logged), " +
+            $"{delivered} delivered after the restart, {lost} lost, {accepted.Count - delivered} delivered twice";
+        output.WriteLine(figures);
+        Console.WriteLine(figures);
+        Assert.Equal(0, lost);
+        Assert.Equal(triggered.Count, delivered);
+        Assert.All(store.Deliveries(), d => Assert.Equal(DeliveryStatus.Delivered, d.Status));
+        Assert.All(bookings.Requests, r => Assert.Equal("/bookings", r.Path));
+        Assert.All(conversations.Requests, r => Assert.Equal("/conversations", r.Path));
+    }
+
+    private static Process StartDeliveringEmulator(string folder)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "OnceHub.Emulator.dll");
+        Assert.True(File.Exists(dll), $"the emulator is built next to the tests: {dll}");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[]
+        {
+            dll, "--port", "0", "--data", folder, "--allow-insecure-urls",
+            "--deliver", "--time-scale", Scale.ToString(System.Globalization.CultureInfo.InvariantCulture), "--attempt-timeout", "2",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        start.Environment["ONCEHUB_API_KEY"] = "kill-test-key";
+        var process = Process.Start(start)!;
+        // Drain both pipes so a chatty child never blocks on a full one.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
