@@ -54,7 +54,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         if (parsed.Errors.Count > 0)
         {
             // System.CommandLine answers a parse error with 1, which here means "a check failed": bad input is 2.
-            await stderr.WriteLineAsync("error: " + string.Join("; ", parsed.Errors.Select(e => Parsing.FirstLine(e.Message)).Distinct()));
+            // The first error only: a later one is often a consequence of it (a value taken as an option's).
+            await stderr.WriteLineAsync("error: " + Parsing.FirstLine(parsed.Errors[0].Message));
             return BadInput;
         }
         try
