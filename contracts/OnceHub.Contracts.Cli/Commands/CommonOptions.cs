@@ -29,14 +29,17 @@ internal static class CommonOptions
     public static string? SecretValue(ParseResult parsed, Option<string?> option) =>
         parsed.GetValue(option) ?? (CliEnvironment.Get(CliApp.SecretVariable) is { Length: > 0 } fromEnv ? fromEnv : null);
 
-    public static Option<TimeSpan> Timeout() => new("--timeout")
+    /// <summary>Without a default value in the option, so help shows "default 10" in seconds, not a TimeSpan.</summary>
+    public static Option<TimeSpan?> Timeout() => new("--timeout")
     {
         Description = $"per-request limit in seconds (0.05 to 600), default {DeliveryOptions.DefaultAttemptTimeout.TotalSeconds}: "
             + "an assumption, OnceHub documents no per-attempt timeout",
         HelpName = "SECONDS",
-        DefaultValueFactory = _ => DeliveryOptions.DefaultAttemptTimeout,
-        CustomParser = r => Parse(r, "--timeout", static v => Parsing.Seconds("--timeout", v, 0.05, 600)),
+        CustomParser = r => Parse<TimeSpan?>(r, "--timeout", static v => Parsing.Seconds("--timeout", v, 0.05, 600)),
     };
+
+    public static TimeSpan TimeoutValue(ParseResult parsed, Option<TimeSpan?> option) =>
+        parsed.GetValue(option) ?? DeliveryOptions.DefaultAttemptTimeout;
 
     public static Option<Uri?> Target(bool required) => new("--target")
     {

@@ -52,7 +52,7 @@ internal static class SendCommand
             {
                 payload = Fresh(payload);
             }
-            using var engine = new DeliveryEngine(new DeliveryOptions { AttemptTimeout = parsed.GetValue(timeout) });
+            using var engine = new DeliveryEngine(new DeliveryOptions { AttemptTimeout = CommonOptions.TimeoutValue(parsed, timeout) });
             var result = await engine.SendAsync(url, payload, new WebhookSigner(key), ct);
             await parsed.InvocationConfiguration.Output.WriteLineAsync(
                 $"{type.Name} {EventId(payload)} -> {ContractSuite.DisplayTarget(url)}: {result.Evidence()}");

@@ -88,7 +88,7 @@ internal static class VerifyCommand
                 {
                     Target = url,
                     Secret = key!,
-                    Timeout = parsed.GetValue(timeout),
+                    Timeout = CommonOptions.TimeoutValue(parsed, timeout),
                     Events = selected,
                     Concurrency = parsed.GetValue(concurrency),
                     Progress = (done, total) => progress?.Report(done, total),
