@@ -1,7 +1,6 @@
 using System.Text.Json;
 using OnceHub.Contracts;
 using OnceHub.Contracts.Cli;
-using OnceHub.Contracts.Cli.Commands;
 
 namespace OnceHub.LocalDelivery.Tests;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using OnceHub.Contracts.Cli;
-using OnceHub.Contracts.Cli.Commands;
 using OnceHub.Contracts.Signing;
 using OnceHub.Emulator;
 using OnceHub.Emulator.LocalDelivery;

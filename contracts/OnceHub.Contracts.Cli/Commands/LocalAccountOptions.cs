@@ -91,18 +91,18 @@ internal static class LocalAccountOptions
         catch (PayloadOverrideException ex)
         {
             await error.WriteLineAsync("error: " + ex.Message);
-            return BadInput;
+            return CliApp.BadInput;
         }
         catch (Exception ex) when (ex is LocalDeliveryException or OnceHub.Account.AccountStoreException)
         {
             await error.WriteLineAsync("error: " + ex.Message);
-            return Failed;
+            return CliApp.Failed;
         }
         catch (OperationCanceledException)
         {
             // Ctrl+C: whatever is pending stays pending in the account's store.
             await error.WriteLineAsync("canceled");
-            return Failed;
+            return CliApp.Failed;
         }
     }
 
