@@ -46,7 +46,7 @@ public class EventFactoryTests
         [
             new("data.subject", "Quarterly review"),
             new("data.duration_minutes", "45"),
-            new("$.data.form_submission.custom_fields[1].value", "\"17\""),
+            new("$.data.form_submission.custom_fields[0].value", "\"17\""),
             new("data.conversation", "null"),
             new("data.virtual_conferencing", "{\"join_url\":\"https://example.com/j\"}"),
         ], Now);
@@ -54,7 +54,7 @@ public class EventFactoryTests
         Assert.Equal("Quarterly review", (string?)data["subject"]);
         Assert.Equal(JsonValueKind.Number, data["duration_minutes"]!.GetValueKind());
         Assert.Equal(45, (int)data["duration_minutes"]!);
-        Assert.Equal("17", (string?)data["form_submission"]!["custom_fields"]![1]!["value"]);
+        Assert.Equal("17", (string?)data["form_submission"]!["custom_fields"]![0]!["value"]);
         Assert.Null(data["conversation"]);
         Assert.Equal("https://example.com/j", (string?)data["virtual_conferencing"]!["join_url"]);
     }
