@@ -51,6 +51,14 @@ public sealed class ErrorJson
     public ErrorJson? Error { get; set; }
 }
 
+/// <summary>OnceHub's answer to a DELETE: the id and <c>deleted: true</c>.</summary>
+public sealed class DeletedJson
+{
+    public string? Id { get; set; }
+
+    public bool? Deleted { get; set; }
+}
+
 public sealed class CreateWebhookJson
 {
     public string? Name { get; set; }
@@ -75,6 +83,7 @@ public sealed class AccountFileJson
 [JsonSerializable(typeof(WebhookListJson))]
 [JsonSerializable(typeof(ErrorJson))]
 [JsonSerializable(typeof(CreateWebhookJson))]
+[JsonSerializable(typeof(DeletedJson))]
 [JsonSerializable(typeof(AccountFileJson))]
 public sealed partial class OnceHubJsonContext : JsonSerializerContext
 {
