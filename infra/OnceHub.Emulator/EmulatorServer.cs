@@ -75,6 +75,9 @@ public sealed class EmulatorServer : IAsyncDisposable
         IAccountStore store = options.DataDirectory is { } dir
             ? new FileAccountStore(dir, storeOptions)
             : new InMemoryAccountStore(storeOptions);
+        // Read the account once now: a corrupt one fails the start with its file named, and the first
+        // request does not pay for parsing a large one.
+        _ = store.Snapshot();
 
         if (options.RequestLogCapacity is < 1 or > 1_000_000)
         {
