@@ -16,7 +16,8 @@ namespace OnceHub.Account;
 /// none starves.</item>
 /// </list>
 /// Each store caches the state and reads only what other processes appended since; reads take no
-/// lock. A temp file left by a crashed writer is removed the first time a store writes to the folder.
+/// lock. A temp file left by a crashed writer is removed, and files holding secrets are narrowed to 0600,
+/// the first time a store writes to the folder.
 /// </summary>
 public sealed class FileAccountStore : AccountStore
 {
@@ -35,7 +36,7 @@ public sealed class FileAccountStore : AccountStore
     private readonly FairFileLock _lock;
     private readonly Lock _cacheGate = new();
     private State? _cache;
-    private bool _tempFilesChecked;
+    private bool _folderSecured;
 
     public FileAccountStore(string directory, AccountStoreOptions? options = null)
         : base(options)
@@ -84,7 +85,7 @@ public sealed class FileAccountStore : AccountStore
         using var held = AcquireLock();
         lock (_cacheGate)
         {
-            RemoveTempFilesOfCrashedWriters();
+            SecureFolderOnce();
             var state = Refresh();
             var webhooks = new List<StoredWebhook>(state.Webhooks);
             var (result, changed) = operation(webhooks);
@@ -124,12 +125,14 @@ public sealed class FileAccountStore : AccountStore
     }
 
     /// <summary>
-    /// Writers hold the lock while their temp file exists, so one seen under the lock was left by a
-    /// writer that crashed mid-save. It may hold every secret of the account: remove it, once per store.
+    /// Once per store, under the lock. Writers hold the lock while their temp file exists, so one seen
+    /// here was left by a writer that crashed mid-save; it may hold every secret of the account, so it
+    /// is removed. Files holding secrets that were made readable to others (by hand, or by an older
+    /// build) are made the owner's alone again.
     /// </summary>
-    private void RemoveTempFilesOfCrashedWriters()
+    private void SecureFolderOnce()
     {
-        if (_tempFilesChecked)
+        if (_folderSecured)
         {
             return;
         }
@@ -139,7 +142,18 @@ public sealed class FileAccountStore : AccountStore
             TryDelete(stale);
         }
 
-        _tempFilesChecked = true;
+        if (!OperatingSystem.IsWindows())
+        {
+            foreach (var path in new[] { StatePath, JournalPath })
+            {
+                if (File.Exists(path) && (File.GetUnixFileMode(path) & ~OwnerOnlyFile) != 0)
+                {
+                    File.SetUnixFileMode(path, OwnerOnlyFile);
+                }
+            }
+        }
+
+        _folderSecured = true;
     }
 
     /// <summary>The current state: the cached one brought up to date with what others wrote since.</summary>

@@ -18,7 +18,10 @@ public sealed class PacingTests(ITestOutputHelper output)
             new RecordingTimeProvider(DateTimeOffset.UtcNow, realWaits: true));
         using var second = OnceHubClient.Create(new OnceHubClientOptions
         {
-            BaseUrl = h.Server.BaseUrl, ApiKey = Harness.ApiKey, RequestsPerSecond = 5, RequestsPerWindow = 200,
+            BaseUrl = h.Server.BaseUrl,
+            ApiKey = Harness.ApiKey,
+            RequestsPerSecond = 5,
+            RequestsPerWindow = 200,
         });
 
         var clock = Stopwatch.StartNew();

@@ -100,8 +100,13 @@ public sealed class RulesAndOptionsTests
         Assert.Equal(
             new EmulatorOptions
             {
-                ApiKey = "env-key", Port = 8123, DataDirectory = "acct", AllowInsecureUrls = true,
-                RateLimitPerSecond = 2.5, AddressLimit = 50, Latency = TimeSpan.FromMilliseconds(40),
+                ApiKey = "env-key",
+                Port = 8123,
+                DataDirectory = "acct",
+                AllowInsecureUrls = true,
+                RateLimitPerSecond = 2.5,
+                AddressLimit = 50,
+                Latency = TimeSpan.FromMilliseconds(40),
             },
             options);
     }
