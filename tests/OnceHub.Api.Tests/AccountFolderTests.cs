@@ -67,6 +67,48 @@ public sealed class AccountFolderTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_journal_line_cut_short_by_a_crash_is_ignored_and_cut_off_by_the_next_writer()
+    {
+        var store = new FileAccountStore(_dir);
+        Assert.True(store.Create("first", "https://h.example.com", ["booking"]).IsSuccess); // the snapshot
+        Assert.True(store.Create("second", "https://h.example.com", ["booking"]).IsSuccess); // a journal line
+        var complete = File.ReadAllBytes(store.JournalPath);
+        // What a writer killed mid-append leaves: the start of a line, no newline.
+        File.AppendAllText(store.JournalPath, "{\"op\":\"create\",\"webhook\":{\"id\":\"WHK-TORN");
+
+        var reopened = new FileAccountStore(_dir);
+        Assert.Equal(["first", "second"], reopened.Snapshot().Select(w => w.Name));
+        Assert.True(reopened.Create("third", "https://h.example.com", ["booking"]).IsSuccess);
+
+        Assert.Equal(complete, File.ReadAllBytes(store.JournalPath).AsSpan(0, complete.Length).ToArray());
+        Assert.Equal(["first", "second", "third"], new FileAccountStore(_dir).Snapshot().Select(w => w.Name));
+        Assert.DoesNotContain("WHK-TORN", File.ReadAllText(store.JournalPath));
+    }
+
+    [Fact]
+    public void The_journal_is_folded_into_a_new_snapshot_that_other_stores_follow()
+    {
+        var writer = new FileAccountStore(_dir);
+        var reader = new FileAccountStore(_dir);
+        var ids = new List<string>();
+        for (var i = 0; i < 1_010; i++)
+        {
+            ids.Add(writer.Create($"hook {i:0000}", "https://h.example.com", ["booking"]).Value!.Id);
+            if (i % 100 == 0)
+            {
+                Assert.Equal(ids, reader.Snapshot().Select(w => w.Id)); // the reader keeps up as it goes
+            }
+        }
+
+        Assert.True(writer.Delete(ids[5]).IsSuccess);
+        ids.RemoveAt(5);
+        // After 1,000 changes the snapshot holds them and the journal starts again, short.
+        Assert.True(new FileInfo(writer.JournalPath).Length < 10_000, $"journal of {new FileInfo(writer.JournalPath).Length} bytes");
+        Assert.Equal(ids, reader.Snapshot().Select(w => w.Id));
+        Assert.Equal(ids, new FileAccountStore(_dir).Snapshot().Select(w => w.Id));
+    }
+
+    [Fact]
     public async Task Sixty_four_emulator_processes_write_to_one_account_of_5000_webhooks_in_turn()
     {
         const int existing = 5_000;
