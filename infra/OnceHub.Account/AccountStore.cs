@@ -45,6 +45,9 @@ public abstract class AccountStore(AccountStoreOptions? options) : IAccountStore
     /// <summary>Runs <paramref name="operation"/> on the current state, alone; persists it when it reports a change.</summary>
     protected abstract T Transact<T>(Func<List<StoredWebhook>, (T Result, bool Changed)> operation);
 
+    /// <summary>Runs <paramref name="read"/> on a consistent state; a store may do it without the writers' lock.</summary>
+    protected virtual T Query<T>(Func<List<StoredWebhook>, T> read) => Transact(webhooks => (read(webhooks), false));
+
     public AccountResult<StoredWebhook> Create(string? name, string? url, IEnumerable<string?>? events)
     {
         var request = WebhookRules.CheckCreate(name, url, events, Options.AllowInsecureUrls);
@@ -77,12 +80,12 @@ public abstract class AccountStore(AccountStoreOptions? options) : IAccountStore
     }
 
     public AccountResult<StoredWebhook> Get(string id) =>
-        Transact(webhooks => (Find(webhooks, id) is { } found
+        Query(webhooks => Find(webhooks, id) is { } found
             ? AccountResult<StoredWebhook>.Ok(found)
-            : ApiError.NotFound(id), false));
+            : ApiError.NotFound(id));
 
     public AccountResult<WebhookPage> List(ListQuery query) =>
-        Transact(webhooks => (WebhookRules.Page(webhooks, query), false));
+        Query(webhooks => WebhookRules.Page(webhooks, query));
 
     public AccountResult<StoredWebhook> Delete(string id) =>
         Transact(webhooks =>
@@ -96,7 +99,7 @@ public abstract class AccountStore(AccountStoreOptions? options) : IAccountStore
             return (AccountResult<StoredWebhook>.Ok(found), true);
         });
 
-    public IReadOnlyList<StoredWebhook> Snapshot() => Transact(webhooks => ((IReadOnlyList<StoredWebhook>)[.. webhooks], false));
+    public IReadOnlyList<StoredWebhook> Snapshot() => Query(webhooks => (IReadOnlyList<StoredWebhook>)[.. webhooks]);
 
     private static StoredWebhook? Find(List<StoredWebhook> webhooks, string id) =>
         webhooks.Find(w => string.Equals(w.Id, id, StringComparison.Ordinal));

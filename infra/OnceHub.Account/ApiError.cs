@@ -32,7 +32,11 @@ public static class ApiErrorTypes
 /// <param name="Param">The request field at fault, when there is one.</param>
 public sealed record ApiError(int Status, string Type, string Message, string? Param = null)
 {
-    public static ApiError NotFound(string id) => new(404, ApiErrorTypes.InvalidRequest, $"No such webhook: '{id}'");
+    /// <summary>OnceHub's 404 for a webhook id: the message quotes the id and <c>param</c> names it.</summary>
+    public static ApiError NotFound(string id) => new(404, ApiErrorTypes.InvalidRequest, $"No such webhook: '{id}'", "id");
+
+    /// <summary>OnceHub's 429: its documented type and message.</summary>
+    public static ApiError RateLimited() => new(429, ApiErrorTypes.RateLimit, ApiLimits.RateLimitMessage);
 
     public static ApiError NameTaken(string name) =>
         new(409, ApiErrorTypes.InvalidRequest, $"A webhook subscription with this name already exists: '{name}'", "name");

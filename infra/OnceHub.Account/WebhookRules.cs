@@ -152,7 +152,11 @@ public static class WebhookRules
         return AccountResult<ListQuery>.Ok(query);
     }
 
-    /// <summary>One page in creation order. A cursor must be the id of a webhook of the account.</summary>
+    /// <summary>
+    /// One page of <paramref name="all"/> (given in creation order), listed newest first as OnceHub
+    /// lists. <c>after</c> pages on toward older webhooks, <c>before</c> back toward newer ones; a
+    /// cursor must be the id of a webhook of the account.
+    /// </summary>
     public static AccountResult<WebhookPage> Page(IReadOnlyList<StoredWebhook> all, ListQuery query)
     {
         var checkedQuery = CheckListQuery(query);
@@ -161,33 +165,40 @@ public static class WebhookRules
             return error;
         }
 
+        var newestFirst = new List<StoredWebhook>(all.Count);
+        for (var i = all.Count - 1; i >= 0; i--)
+        {
+            newestFirst.Add(all[i]);
+        }
+
         if (query.After is { } after)
         {
-            var at = IndexOf(all, after);
+            var at = IndexOf(newestFirst, after);
             if (at < 0)
             {
                 return ApiError.Invalid("after", $"after must be the id of an existing webhook: No such webhook: '{after}'");
             }
 
             var start = at + 1;
-            var count = Math.Min(query.Limit, all.Count - start);
-            return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Skip(start).Take(count)], start + count < all.Count));
+            var count = Math.Min(query.Limit, newestFirst.Count - start);
+            return AccountResult<WebhookPage>.Ok(new WebhookPage(newestFirst.GetRange(start, count), start + count < newestFirst.Count));
         }
 
         if (query.Before is { } before)
         {
-            var at = IndexOf(all, before);
+            var at = IndexOf(newestFirst, before);
             if (at < 0)
             {
                 return ApiError.Invalid("before", $"before must be the id of an existing webhook: No such webhook: '{before}'");
             }
 
-            // The page just before the cursor, still in creation order.
+            // The page just before the cursor, in the same (newest first) order.
             var start = Math.Max(0, at - query.Limit);
-            return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Skip(start).Take(at - start)], start > 0));
+            return AccountResult<WebhookPage>.Ok(new WebhookPage(newestFirst.GetRange(start, at - start), start > 0));
         }
 
-        return AccountResult<WebhookPage>.Ok(new WebhookPage([.. all.Take(query.Limit)], all.Count > query.Limit));
+        var first = Math.Min(query.Limit, newestFirst.Count);
+        return AccountResult<WebhookPage>.Ok(new WebhookPage(newestFirst.GetRange(0, first), newestFirst.Count > query.Limit));
     }
 
     public static string NewId() => IdPrefix + new string(RandomNumberGenerator.GetItems<char>(IdAlphabet, IdRandomLength));

@@ -51,6 +51,14 @@ public sealed class ErrorJson
     public ErrorJson? Error { get; set; }
 }
 
+/// <summary>OnceHub's answer to a DELETE: the id and <c>deleted: true</c>.</summary>
+public sealed class DeletedJson
+{
+    public string? Id { get; set; }
+
+    public bool? Deleted { get; set; }
+}
+
 public sealed class CreateWebhookJson
 {
     public string? Name { get; set; }
@@ -60,12 +68,27 @@ public sealed class CreateWebhookJson
     public List<string>? Events { get; set; }
 }
 
-/// <summary>The embedded local account's state file.</summary>
+/// <summary>The embedded local account's state file (a snapshot; changes since are in the journal).</summary>
 public sealed class AccountFileJson
 {
     public int Format { get; set; }
 
+    /// <summary>The id of the journal that continues this snapshot; null: no journal (all is here).</summary>
+    public string? Journal { get; set; }
+
     public List<WebhookJson?>? Webhooks { get; set; }
+}
+
+/// <summary>One line of the account's journal: its header (<see cref="Journal"/>), a create or a delete.</summary>
+public sealed class JournalEntryJson
+{
+    public string? Journal { get; set; }
+
+    public string? Op { get; set; }
+
+    public WebhookJson? Webhook { get; set; }
+
+    public string? Id { get; set; }
 }
 
 [JsonSourceGenerationOptions(
@@ -75,7 +98,9 @@ public sealed class AccountFileJson
 [JsonSerializable(typeof(WebhookListJson))]
 [JsonSerializable(typeof(ErrorJson))]
 [JsonSerializable(typeof(CreateWebhookJson))]
+[JsonSerializable(typeof(DeletedJson))]
 [JsonSerializable(typeof(AccountFileJson))]
+[JsonSerializable(typeof(JournalEntryJson))]
 public sealed partial class OnceHubJsonContext : JsonSerializerContext
 {
     /// <summary>For writing: same contract, but quotes and apostrophes in messages stay readable.</summary>

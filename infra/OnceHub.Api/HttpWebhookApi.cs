@@ -20,6 +20,8 @@ internal sealed class HttpWebhookApi : IWebhookApi
     private readonly ResiliencePipeline<RestResponse> _create;
     private readonly OnceHubClientOptions _options;
     private readonly Action<string>? _log;
+    private readonly RequestPacer? _pacer;
+    private int _disposed;
 
     public HttpWebhookApi(OnceHubClientOptions options, Action<string>? log)
     {
@@ -39,8 +41,9 @@ internal sealed class HttpWebhookApi : IWebhookApi
         _rest = new RestClient(restOptions);
         _rest.AddDefaultHeader("API-Key", options.ApiKey);
         _rest.AddDefaultHeader("Accept", "application/json");
-        _idempotent = ResiliencePipelines.Idempotent(options, log);
-        _create = ResiliencePipelines.NonIdempotent(options, log);
+        _pacer = RequestPacer.Acquire(options);
+        _idempotent = ResiliencePipelines.Idempotent(options, _pacer, log);
+        _create = ResiliencePipelines.NonIdempotent(options, _pacer, log);
     }
 
     public async Task<Webhook> CreateAsync(WebhookRequest request, CancellationToken cancellationToken = default)
@@ -219,7 +222,15 @@ internal sealed class HttpWebhookApi : IWebhookApi
         return IsNoSuchWebhook(response, error) ? false : throw error;
     }
 
-    public void Dispose() => _rest.Dispose();
+    public void Dispose()
+    {
+        // The pacer is shared and counts its clients: release it once.
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _rest.Dispose();
+            _pacer?.Dispose();
+        }
+    }
 
     private async Task<RestResponse> Execute(
         ResiliencePipeline<RestResponse> pipeline, Func<RestRequest> build, string what, CancellationToken cancellationToken)
@@ -265,6 +276,19 @@ internal sealed class HttpWebhookApi : IWebhookApi
         {
             throw response.ErrorException as HttpRequestException
                 ?? new HttpRequestException(response.ErrorException?.Message ?? "no response", response.ErrorException);
+        }
+
+        if (_pacer is not null)
+        {
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                // Every other call of this process holds off too, instead of spending more of the budget.
+                _pacer.Pause(ResiliencePipelines.RetryAfter(response, _options.TimeProvider));
+            }
+            else
+            {
+                _pacer.Succeeded();
+            }
         }
 
         return response;

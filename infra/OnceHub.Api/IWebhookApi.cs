@@ -35,7 +35,7 @@ public interface IWebhookApi : IDisposable
     /// <summary>One webhook, or null when OnceHub answers 404.</summary>
     Task<Webhook?> GetAsync(string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Every webhook of the account, following every page.</summary>
+    /// <summary>Every webhook of the account, following every page, newest first as OnceHub lists them.</summary>
     Task<IReadOnlyList<Webhook>> ListAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Deletes a webhook; true when it was deleted now, false when it was already gone (404).</summary>

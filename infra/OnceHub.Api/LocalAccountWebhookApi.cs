@@ -24,8 +24,9 @@ internal sealed class LocalAccountWebhookApi(IAccountStore store) : IWebhookApi
         }, cancellationToken);
     }
 
+    /// <summary>Newest first, as the API lists.</summary>
     public Task<IReadOnlyList<Webhook>> ListAsync(CancellationToken cancellationToken = default) =>
-        Run(() => (IReadOnlyList<Webhook>)[.. store.Snapshot().Select(w => ToWebhook(w, withSecret: false))], cancellationToken);
+        Run(() => (IReadOnlyList<Webhook>)[.. store.Snapshot().Reverse().Select(w => ToWebhook(w, withSecret: false))], cancellationToken);
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {

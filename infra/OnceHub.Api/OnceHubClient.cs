@@ -72,6 +72,21 @@ public static class OnceHubClient
             throw Invalid(nameof(options.RetryBaseDelay), "must be non-negative and at most MaxRetryDelay");
         }
 
+        if (options.RequestsPerSecond is { } rate && (!double.IsFinite(rate) || rate < 0.01 || rate > 10_000))
+        {
+            throw Invalid(nameof(options.RequestsPerSecond), "must be between 0.01 and 10000, or null for no pacing");
+        }
+
+        if (options.RequestsPerWindow is < 1)
+        {
+            throw Invalid(nameof(options.RequestsPerWindow), "must be at least 1, or null for no budget");
+        }
+
+        if (options.RequestsPerWindow is not null && (options.RequestWindow < TimeSpan.FromSeconds(1) || options.RequestWindow > TimeSpan.FromDays(1)))
+        {
+            throw Invalid(nameof(options.RequestWindow), "must be between 1 s and 1 day");
+        }
+
         ArgumentNullException.ThrowIfNull(options.TimeProvider, nameof(options.TimeProvider));
     }
 

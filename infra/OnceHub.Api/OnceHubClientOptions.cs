@@ -1,3 +1,5 @@
+using OnceHub.Account;
+
 namespace OnceHub.Api;
 
 /// <summary>Where and how to reach OnceHub.</summary>
@@ -30,11 +32,28 @@ public sealed record OnceHubClientOptions
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Clock of the waits between retries (backoff and <c>Retry-After</c>, HTTP dates included).
-    /// Timeouts always run on real time. Tests substitute a clock that records the waits.
+    /// Client-side pacing: at most this many requests per second, shared by every client in this
+    /// process for the same base URL and key (queued in arrival order), so concurrent calls do not
+    /// spend the API's budget on 429s. Null turns pacing off. Default: OnceHub's documented per-account
+    /// limit, 5/s. A 429 still pauses every caller for its <c>Retry-After</c> (or a growing delay).
+    /// </summary>
+    public double? RequestsPerSecond { get; init; } = ApiLimits.RequestsPerSecondPerAccount;
+
+    /// <summary>
+    /// Client-side budget of requests per <see cref="RequestWindow"/>, shared like
+    /// <see cref="RequestsPerSecond"/>; null turns it off. Default: OnceHub's documented per-address
+    /// limit, 200 per 5 minutes.
+    /// </summary>
+    public int? RequestsPerWindow { get; init; } = ApiLimits.RequestsPerAddress;
+
+    public TimeSpan RequestWindow { get; init; } = ApiLimits.AddressWindow;
+
+    /// <summary>
+    /// Clock of the waits between retries (backoff and <c>Retry-After</c>, HTTP dates included) and of
+    /// the pacer's pause after a 429. Timeouts and the pacer's rate always run on real time. Tests substitute a clock that records the waits.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     public override string ToString() =>
-        $"OnceHubClientOptions {{ BaseUrl = {BaseUrl}, ApiKey = ***, AllowInsecureUrls = {AllowInsecureUrls} }}";
+        $"OnceHubClientOptions {{ BaseUrl = {BaseUrl}, ApiKey = ***, AllowInsecureUrls = {AllowInsecureUrls}, RequestsPerSecond = {RequestsPerSecond?.ToString() ?? "(unpaced)"} }}";
 }

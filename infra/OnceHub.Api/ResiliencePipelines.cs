@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Polly;
+using Polly.RateLimiting;
 using Polly.Retry;
 using Polly.Timeout;
 using RestSharp;
@@ -9,14 +10,16 @@ namespace OnceHub.Api;
 
 /// <summary>
 /// The client's resilience, as small pipelines composed outermost first: total timeout, rate-limit
-/// retry, transient-failure retry, attempt timeout. The retry waits run on
-/// <see cref="OnceHubClientOptions.TimeProvider"/>; both timeouts on real time.
+/// retry, transient-failure retry, the shared pacer, attempt timeout. Every attempt, retries
+/// included, takes its turn from the pacer, and the wait for it does not eat into the attempt
+/// timeout. The retry waits run on <see cref="OnceHubClientOptions.TimeProvider"/>; both timeouts on
+/// real time.
 /// </summary>
 internal static class ResiliencePipelines
 {
     /// <summary>For GET and DELETE: retries 429, 5xx, attempt timeouts and connection failures.</summary>
-    public static ResiliencePipeline<RestResponse> Idempotent(OnceHubClientOptions options, Action<string>? log) =>
-        Compose(options, log, outcome => outcome switch
+    public static ResiliencePipeline<RestResponse> Idempotent(OnceHubClientOptions options, RequestPacer? pacer, Action<string>? log) =>
+        Compose(options, pacer, log, outcome => outcome switch
         {
             { Exception: TimeoutRejectedException or HttpRequestException } => true,
             { Result: { } response } => (int)response.StatusCode >= 500,
@@ -27,12 +30,12 @@ internal static class ResiliencePipelines
     /// For POST: retries only what cannot have created anything, a 429 or a connection never
     /// established. Ambiguous failures are left to the caller's reconciliation.
     /// </summary>
-    public static ResiliencePipeline<RestResponse> NonIdempotent(OnceHubClientOptions options, Action<string>? log) =>
-        Compose(options, log, outcome =>
+    public static ResiliencePipeline<RestResponse> NonIdempotent(OnceHubClientOptions options, RequestPacer? pacer, Action<string>? log) =>
+        Compose(options, pacer, log, outcome =>
             outcome.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError });
 
     private static ResiliencePipeline<RestResponse> Compose(
-        OnceHubClientOptions options, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
+        OnceHubClientOptions options, RequestPacer? pacer, Action<string>? log, Func<Outcome<RestResponse>, bool> shouldRetry)
     {
         var total = new ResiliencePipelineBuilder<RestResponse>()
             .AddTimeout(options.TotalTimeout)
@@ -49,6 +52,14 @@ internal static class ResiliencePipelines
         if (options.MaxAttempts > 1)
         {
             composed.AddPipeline(Retry(options, log, options.MaxAttempts - 1, shouldRetry));
+        }
+
+        if (pacer is not null)
+        {
+            composed.AddRateLimiter(new RateLimiterStrategyOptions
+            {
+                RateLimiter = args => pacer.WaitTurnAsync(args.Context.CancellationToken),
+            });
         }
 
         return composed.AddPipeline(attempt).Build();

@@ -1,3 +1,5 @@
+using OnceHub.Account;
+
 namespace OnceHub.Emulator;
 
 /// <summary>How to run the emulator.</summary>
@@ -15,8 +17,19 @@ public sealed record EmulatorOptions
     /// <summary>Let <c>http://</c> receiver URLs on 127.0.0.1, localhost or [::1] through; off as on OnceHub.</summary>
     public bool AllowInsecureUrls { get; init; }
 
-    /// <summary>Null = unlimited; above this request rate the emulator answers 429 with <c>Retry-After</c>.</summary>
+    /// <summary>
+    /// Per-account limit: null = unlimited (the in-process default, so tests that do not ask for it
+    /// are not limited); above this rate the emulator answers 429 with <c>Retry-After</c>.
+    /// </summary>
     public double? RateLimitPerSecond { get; init; }
+
+    /// <summary>
+    /// Per-client-address limit: requests per <see cref="AddressLimitWindow"/>, authenticated or not;
+    /// null = unlimited (the in-process default: every test shares 127.0.0.1).
+    /// </summary>
+    public int? AddressLimit { get; init; }
+
+    public TimeSpan AddressLimitWindow { get; init; } = ApiLimits.AddressWindow;
 
     /// <summary>Added before every answer.</summary>
     public TimeSpan Latency { get; init; }
@@ -24,6 +37,19 @@ public sealed record EmulatorOptions
     /// <summary>Local delivery (trigger route, <c>--deliver</c>): see <c>LocalDelivery/</c>. Null: route only, no retries sent.</summary>
     public LocalDelivery.EmulatorDeliverySettings? LocalDelivery { get; init; }
 
+    /// <summary>How many of the latest requests <see cref="EmulatorServer.Requests"/> keeps.</summary>
+    public int RequestLogCapacity { get; init; } = 10_000;
+
+    /// <summary>These options with OnceHub's documented limits: 5 requests/s per account, 200 per 5 minutes per address.</summary>
+    public EmulatorOptions WithDocumentedLimits() => this with
+    {
+        RateLimitPerSecond = ApiLimits.RequestsPerSecondPerAccount,
+        AddressLimit = ApiLimits.RequestsPerAddress,
+        AddressLimitWindow = ApiLimits.AddressWindow,
+    };
+
     public override string ToString() =>
-        $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, Latency = {Latency} }}";
+        $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, "
+        + $"RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, AddressLimit = {(AddressLimit is { } n ? $"{n} per {AddressLimitWindow}" : "(none)")}, "
+        + $"Latency = {Latency}, RequestLogCapacity = {RequestLogCapacity} }}";
 }

@@ -18,16 +18,24 @@ namespace OnceHub.Emulator;
 public sealed class EmulatorServer : IAsyncDisposable
 {
     private const string ApiKeyHeader = "API-Key";
+    private const string RequestIdHeader = "Request-Id";
     private const string DroppedKey = "oncehub.dropped";
+
+    /// <summary>A logged line is cut here: paths and queries come from anyone who can connect.</summary>
+    private const int MaxLoggedLineLength = 300;
+
     private readonly WebApplication _app;
     private readonly IAccountStore _store;
     private readonly ConcurrentQueue<string> _requests = new();
+    private readonly int _requestLogCapacity;
+    private long _requestCount;
 
-    private EmulatorServer(WebApplication app, IAccountStore store, FaultInjector faults)
+    private EmulatorServer(WebApplication app, IAccountStore store, FaultInjector faults, int requestLogCapacity)
     {
         _app = app;
         _store = store;
         Faults = faults;
+        _requestLogCapacity = requestLogCapacity;
     }
 
     /// <summary><c>http://127.0.0.1:PORT/v2</c>.</summary>
@@ -40,10 +48,14 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>The account's webhooks in creation order, secrets included (their ToString hides them).</summary>
     public IReadOnlyList<StoredWebhook> Webhooks => _store.Snapshot();
 
-    /// <summary>Requests received, as <c>METHOD /path?query -> status</c>, in arrival order.</summary>
+    /// <summary>
+    /// The latest requests (at most <see cref="EmulatorOptions.RequestLogCapacity"/>), as
+    /// <c>METHOD /path?query -> status</c>, in arrival order.
+    /// </summary>
     public IReadOnlyList<string> Requests => [.. _requests];
 
-    public int RequestCount => _requests.Count;
+    /// <summary>Every request answered since the start, also those no longer in <see cref="Requests"/>.</summary>
+    public int RequestCount => (int)Interlocked.Read(ref _requestCount);
 
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
     public static async Task<EmulatorServer> StartAsync(EmulatorOptions options, CancellationToken ct = default)
@@ -63,12 +75,21 @@ public sealed class EmulatorServer : IAsyncDisposable
         IAccountStore store = options.DataDirectory is { } dir
             ? new FileAccountStore(dir, storeOptions)
             : new InMemoryAccountStore(storeOptions);
+        // Read the account once now: a corrupt one fails the start with its file named, and the first
+        // request does not pay for parsing a large one.
+        _ = store.Snapshot();
+
+        if (options.RequestLogCapacity is < 1 or > 1_000_000)
+        {
+            throw new ArgumentException("EmulatorOptions.RequestLogCapacity must be 1..1000000", nameof(options));
+        }
 
         var faults = new FaultInjector();
         try
         {
             faults.Latency = options.Latency;
             faults.RateLimitPerSecond = options.RateLimitPerSecond;
+            faults.SetAddressLimit(options.AddressLimit, options.AddressLimitWindow);
         }
         catch (ArgumentOutOfRangeException ex)
         {
@@ -85,11 +106,16 @@ public sealed class EmulatorServer : IAsyncDisposable
         // stdout carries the base URL line only (launchers read it); every log line goes to stderr.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, options.Port));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, options.Port);
+            k.Limits.MaxRequestBodySize = EmulatorRules.MaxRequestBodyBytes;
+        });
 
         var app = builder.Build();
-        var server = new EmulatorServer(app, store, faults);
-        server.Map(options.ApiKey);
+        var server = new EmulatorServer(app, store, faults, options.RequestLogCapacity);
+        server.UseMiddleware(options.ApiKey);
+        server.MapRoutes();
         // Local delivery: trigger route outside /v2 and, with --deliver, the retry loop (LocalDelivery/).
         LocalDelivery.LocalDeliveryEndpoints.MapLocalDelivery(app, store, options.ApiKey, options.LocalDelivery);
         try
@@ -119,13 +145,19 @@ public sealed class EmulatorServer : IAsyncDisposable
         Faults.Dispose();
     }
 
-    private void Map(string apiKey)
+    /// <summary>
+    /// What every request goes through, in OnceHub's order as far as it shows: a <c>Request-Id</c> on
+    /// every answer, the per-address limit (before authentication, so anonymous floods are limited
+    /// too), the API key, then the per-account limit.
+    /// </summary>
+    private void UseMiddleware(string apiKey)
     {
         var expectedKey = Encoding.UTF8.GetBytes(apiKey);
         var app = _app;
 
         app.Use(async (ctx, next) =>
         {
+            ctx.Response.Headers[RequestIdHeader] = "req_" + RandomNumberGenerator.GetHexString(16, lowercase: true);
             var line = $"{ctx.Request.Method} {ctx.Request.Path}{ctx.Request.QueryString}";
             try
             {
@@ -133,11 +165,11 @@ public sealed class EmulatorServer : IAsyncDisposable
                 var outcome = ctx.Items.ContainsKey(DroppedKey) ? "committed, connection dropped"
                     : ctx.RequestAborted.IsCancellationRequested ? "aborted"
                     : ctx.Response.StatusCode.ToString(CultureInfo.InvariantCulture);
-                _requests.Enqueue($"{line} -> {outcome}");
+                LogRequest(line, outcome);
             }
             catch (AccountStoreException ex)
             {
-                _requests.Enqueue($"{line} -> 500");
+                LogRequest(line, "500");
                 await WriteError(ctx, new ApiError(500, ApiErrorTypes.Api, ex.Message));
             }
         });
@@ -168,6 +200,13 @@ public sealed class EmulatorServer : IAsyncDisposable
                 return;
             }
 
+            var address = ctx.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            if (!Faults.TryAcquireForAddress(address, out var addressWait))
+            {
+                await RateLimited(ctx, addressWait);
+                return;
+            }
+
             var given = ctx.Request.Headers[ApiKeyHeader].ToString();
             if (given.Length == 0)
             {
@@ -183,22 +222,53 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             if (!Faults.TryAcquire(out var wait))
             {
-                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
-                ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await WriteError(ctx, new ApiError(429, ApiErrorTypes.RateLimit, "Too many requests: slow down and retry after the Retry-After delay"));
+                await RateLimited(ctx, wait);
                 return;
             }
 
             await next(ctx);
         });
+    }
 
-        var webhooks = app.MapGroup("/v2/webhooks");
+    /// <summary>Every route the emulator serves, in one place.</summary>
+    private void MapRoutes()
+    {
+        var webhooks = _app.MapGroup("/v2/webhooks");
         webhooks.MapPost("", Create);
         webhooks.MapGet("", ListWebhooks);
         webhooks.MapGet("/{id}", (HttpContext ctx, string id) => Answer(ctx, _store.Get(id), includeSecret: false));
-        webhooks.MapDelete("/{id}", (HttpContext ctx, string id) => Answer(ctx, _store.Delete(id), includeSecret: false));
-        app.MapFallback(ctx => WriteError(ctx, new ApiError(
-            404, ApiErrorTypes.InvalidRequest, $"Unrecognized request URL ({ctx.Request.Method}: {ctx.Request.Path})")));
+        webhooks.MapDelete("/{id}", Delete);
+        _app.MapFallback(ctx => WriteError(ctx, new ApiError(
+            404, ApiErrorTypes.InvalidRequest, $"Unrecognized request URL ({ctx.Request.Method}: {Truncate(ctx.Request.Path.ToString())})")));
+    }
+
+    private void LogRequest(string line, string outcome)
+    {
+        _requests.Enqueue($"{Truncate(line)} -> {outcome}");
+        Interlocked.Increment(ref _requestCount);
+        // Bounded: a long-running emulator (or a flood of anonymous requests) must not grow without end.
+        while (_requests.Count > _requestLogCapacity && _requests.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static string Truncate(string text) =>
+        text.Length <= MaxLoggedLineLength ? text : text[..MaxLoggedLineLength] + "…";
+
+    /// <summary>OnceHub's 429. OnceHub documents no rate-limit headers; the emulator adds <c>Retry-After</c> as a hint.</summary>
+    private static Task RateLimited(HttpContext ctx, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        ctx.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return WriteError(ctx, ApiError.RateLimited());
+    }
+
+    private Task Delete(HttpContext ctx, string id)
+    {
+        var deleted = _store.Delete(id);
+        return deleted.Error is { } error
+            ? WriteError(ctx, error)
+            : ctx.Response.WriteAsJsonAsync(new DeletedJson { Id = deleted.Value!.Id, Deleted = true }, OnceHubJsonContext.Writer.DeletedJson);
     }
 
     private async Task Create(HttpContext ctx)
@@ -211,6 +281,12 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var (name, url, events) = parsed.Value;
+        if (EmulatorRules.CheckCreate(name, url) is { } bound)
+        {
+            await WriteError(ctx, bound);
+            return;
+        }
+
         var created = _store.Create(name, url, events);
         if (created.IsSuccess && Faults.TryTakeDrop())
         {
@@ -268,6 +344,10 @@ public sealed class EmulatorServer : IAsyncDisposable
         try
         {
             document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new ApiError(413, ApiErrorTypes.InvalidRequest, $"The request body must be at most {EmulatorRules.MaxRequestBodyBytes} bytes", "body");
         }
         catch (JsonException ex)
         {

@@ -13,6 +13,8 @@ public sealed class FaultInjector : IDisposable
     private TimeSpan _latency;
     private double? _rateLimit;
     private TokenBucketRateLimiter? _limiter;
+    private PartitionedRateLimiter<string>? _addressLimiter;
+    private TimeSpan _addressWindow;
 
     /// <summary>
     /// Answers the next <paramref name="count"/> requests (any endpoint, before authentication) with
@@ -93,6 +95,35 @@ public sealed class FaultInjector : IDisposable
         }
     }
 
+    /// <summary>
+    /// Limits each client address to <paramref name="permits"/> requests per <paramref name="window"/>
+    /// (a sliding window); null <paramref name="permits"/> removes the limit. An address's counter is
+    /// dropped once its window has passed without requests, so the limiter's memory is bounded by the
+    /// addresses seen within one window.
+    /// </summary>
+    public void SetAddressLimit(int? permits, TimeSpan window)
+    {
+        if (permits is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(permits), permits, "the address limit must be at least 1 request per window");
+        }
+
+        if (permits is not null && (window < TimeSpan.FromSeconds(1) || window > TimeSpan.FromDays(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(window), window, "the address limit's window must be between 1 s and 1 day");
+        }
+
+        PartitionedRateLimiter<string>? old;
+        lock (_gate)
+        {
+            old = _addressLimiter;
+            _addressWindow = window;
+            _addressLimiter = permits is { } n ? NewAddressLimiter(n, window) : null;
+        }
+
+        old?.Dispose();
+    }
+
     /// <summary>Failures still to inject.</summary>
     public int PendingFailures
     {
@@ -123,6 +154,7 @@ public sealed class FaultInjector : IDisposable
         DropNextCreateResponses(0);
         Latency = TimeSpan.Zero;
         RateLimitPerSecond = null;
+        SetAddressLimit(null, TimeSpan.Zero);
     }
 
     public void Dispose()
@@ -131,6 +163,8 @@ public sealed class FaultInjector : IDisposable
         {
             _limiter?.Dispose();
             _limiter = null;
+            _addressLimiter?.Dispose();
+            _addressLimiter = null;
         }
     }
 
@@ -196,6 +230,56 @@ public sealed class FaultInjector : IDisposable
             return true;
         }
     }
+
+    /// <summary>False when <paramref name="address"/> is over its limit; <paramref name="retryAfter"/> is then when to come back.</summary>
+    internal bool TryAcquireForAddress(string address, out TimeSpan retryAfter)
+    {
+        retryAfter = TimeSpan.Zero;
+        PartitionedRateLimiter<string>? limiter;
+        TimeSpan window;
+        lock (_gate)
+        {
+            limiter = _addressLimiter;
+            window = _addressWindow;
+        }
+
+        if (limiter is null)
+        {
+            return true;
+        }
+
+        try
+        {
+            using var lease = limiter.AttemptAcquire(address);
+            if (lease.IsAcquired)
+            {
+                return true;
+            }
+
+            // The oldest segment leaves the window within one segment's length at most.
+            retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : window / AddressSegments;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            // The limit was changed concurrently; this request passes.
+            return true;
+        }
+    }
+
+    private const int AddressSegments = 10;
+
+    private static PartitionedRateLimiter<string> NewAddressLimiter(int permits, TimeSpan window) =>
+        PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetSlidingWindowLimiter(
+            address,
+            _ => new SlidingWindowRateLimiterOptions
+            {
+                PermitLimit = permits,
+                Window = window,
+                SegmentsPerWindow = AddressSegments,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
 
     private static TokenBucketRateLimiter NewLimiter(double rate)
     {

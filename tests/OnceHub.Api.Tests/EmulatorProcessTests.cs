@@ -12,15 +12,44 @@ public sealed class EmulatorProcessTests
         await process.WaitForExitAsync();
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Equal("oncehub-emulator: --rate-limit must be a positive number of requests per second", stderr.TrimEnd());
+        Assert.Equal("oncehub-emulator: --rate-limit must be a positive number of requests per second (try --help)", stderr.TrimEnd());
         Assert.Empty(stdout);
+    }
+
+    [Theory]
+    [InlineData("--port 0 --bogus", "--bogus")] // unknown to System.CommandLine, whose own exit code for it is 1
+    [InlineData("--port", "--port")] // a flag without its value
+    public async Task System_CommandLine_parse_errors_exit_2_too(string args, string flag)
+    {
+        using var process = EmulatorProcess.Start(["--api-key", "k", .. args.Split(' ')]);
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains($"'{flag}'", stderr);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public async Task Help_and_version_exit_0_on_stdout()
+    {
+        foreach (var (flag, expected) in new[] { ("--help", "--rate-limit"), ("--version", "0.") })
+        {
+            using var process = EmulatorProcess.Start([flag]);
+            var stdout = await process.StandardOutput.ReadToEndAsync();
+            await process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains(expected, stdout);
+        }
     }
 
     [Fact]
     public async Task It_prints_its_base_url_and_serves_with_the_given_key()
     {
         const string key = "process-key-123abc";
-        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", key, "--allow-insecure-urls"]);
+        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", key, "--allow-insecure-urls", "--no-rate-limits"]);
         try
         {
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));

@@ -133,8 +133,8 @@ public sealed class EndpointTests(ITestOutputHelper output)
         using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
         http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
 
-        await ExpectError(http.GetAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", null, "No such webhook: 'WHK-NOPE'");
-        await ExpectError(http.DeleteAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", null, "No such webhook: 'WHK-NOPE'");
+        await ExpectError(http.GetAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
+        await ExpectError(http.DeleteAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
         await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", "after,before", "not both");
         await ExpectError(http.GetAsync("webhooks?limit=0"), 400, "invalid_request_error", "limit", "between 1 and 100");
         await ExpectError(http.GetAsync("webhooks?limit=101"), 400, "invalid_request_error", "limit", "between 1 and 100");
@@ -152,7 +152,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Listing_follows_every_page_past_100_in_creation_order()
+    public async Task Listing_follows_every_page_past_100_newest_first()
     {
         await using var h = await Harness.StartAsync(output);
         var ids = new List<string>();
@@ -161,6 +161,8 @@ public sealed class EndpointTests(ITestOutputHelper output)
             ids.Add((await h.Client.CreateAsync(new WebhookRequest($"hook {i:000}", $"https://h.example.com/{i}", ["booking"]))).Id);
         }
 
+        // OnceHub lists newest first.
+        ids.Reverse();
         var listed = await h.Client.ListAsync();
         Assert.Equal(ids, listed.Select(w => w.Id));
         var pages = h.Server.Requests.Where(r => r.StartsWith("GET /v2/webhooks?", StringComparison.Ordinal)).ToList();
@@ -168,7 +170,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         Assert.Contains($"after={ids[99]}", pages[1]);
         output.WriteLine(string.Join("\n", pages));
 
-        // The raw cursors: `before` returns the page just before it, still in creation order.
+        // The raw cursors: `after` goes on to older webhooks, `before` back to newer ones, same order.
         using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
         http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
         var before = await ReadList(await http.GetAsync($"webhooks?limit=5&before={ids[7]}"));
@@ -178,11 +180,130 @@ public sealed class EndpointTests(ITestOutputHelper output)
         Assert.Equal(ids[0..3], head.Ids);
         Assert.False(head.HasMore);
         var defaults = await ReadList(await http.GetAsync("webhooks"));
-        Assert.Equal(ids[0..10], defaults.Ids); // default limit 10
+        Assert.Equal(ids[0..10], defaults.Ids); // default limit 10, the newest
         Assert.True(defaults.HasMore);
         var tail = await ReadList(await http.GetAsync($"webhooks?limit=100&after={ids[199]}"));
         Assert.Equal(ids[200..], tail.Ids);
         Assert.False(tail.HasMore);
+    }
+
+    [Fact]
+    public async Task Delete_answers_the_id_and_deleted_true()
+    {
+        await using var h = await Harness.StartAsync(output);
+        var created = await h.Client.CreateAsync(Sample);
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+
+        using var response = await http.DeleteAsync($"webhooks/{created.Id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(created.Id, body.RootElement.GetProperty("id").GetString());
+        Assert.True(body.RootElement.GetProperty("deleted").GetBoolean());
+        Assert.Equal(2, body.RootElement.EnumerateObject().Count());
+    }
+
+    [Fact]
+    public async Task Every_answer_carries_its_own_request_id()
+    {
+        await using var h = await Harness.StartAsync(output);
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        var ids = new List<string>();
+        async Task Collect(HttpRequestMessage request, HttpStatusCode expected)
+        {
+            using var response = await http.SendAsync(request);
+            Assert.Equal(expected, response.StatusCode);
+            var id = Assert.Single(response.Headers.GetValues("Request-Id"));
+            Assert.Matches("^req_[0-9a-f]{16}$", id);
+            ids.Add(id);
+        }
+
+        HttpRequestMessage Keyed(HttpMethod method, string path)
+        {
+            var request = new HttpRequestMessage(method, path);
+            request.Headers.Add("API-Key", Harness.ApiKey);
+            return request;
+        }
+
+        await Collect(Keyed(HttpMethod.Get, "webhooks"), HttpStatusCode.OK);
+        h.Server.Faults.FailNext(1, 429);
+        await Collect(Keyed(HttpMethod.Get, "webhooks"), HttpStatusCode.TooManyRequests);
+        await Collect(new HttpRequestMessage(HttpMethod.Get, "webhooks"), HttpStatusCode.Unauthorized);
+        await Collect(Keyed(HttpMethod.Delete, "nowhere"), HttpStatusCode.NotFound);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Over_the_account_rate_the_answer_is_OnceHubs_429()
+    {
+        await using var h = await Harness.StartAsync(output, new EmulatorOptions().WithDocumentedLimits());
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            using var response = await http.GetAsync("webhooks");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                Assert.Equal("rate_limit_error", body.RootElement.GetProperty("type").GetString());
+                Assert.Equal("Request rate limit exceeded", body.RootElement.GetProperty("message").GetString());
+            }
+        }
+
+        output.WriteLine(string.Join(", ", statuses));
+        // 5 a second: eight back-to-back requests cannot all pass.
+        Assert.InRange(statuses.Count(s => s == HttpStatusCode.OK), 5, 7);
+    }
+
+    [Fact]
+    public async Task Anonymous_floods_meet_the_address_limit_and_the_request_log_stays_bounded()
+    {
+        await using var h = await Harness.StartAsync(output, new EmulatorOptions { AddressLimit = 20, RequestLogCapacity = 50 });
+        using var anonymous = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        var longPath = "webhooks/" + new string('x', 4000);
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 120; i++)
+        {
+            using var response = await anonymous.GetAsync(longPath);
+            statuses.Add(response.StatusCode);
+        }
+
+        // The per-address limit counts requests before authentication.
+        Assert.Equal(20, statuses.Count(s => s == HttpStatusCode.Unauthorized));
+        Assert.Equal(100, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.Equal(120, h.Server.RequestCount);
+        Assert.Equal(50, h.Server.Requests.Count);
+        Assert.All(h.Server.Requests, line => Assert.True(line.Length < 400, $"logged line of {line.Length} characters"));
+    }
+
+    public static TheoryData<string, string, string> EmulatorBounds => new()
+    {
+        { new string('n', EmulatorRules.MaxNameLength + 1), "https://a.example.com/h", "name" },
+        { "tab\tname", "https://a.example.com/h", "name" },
+        { "n", "https://a.example.com/" + new string('p', EmulatorRules.MaxUrlLength), "url" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EmulatorBounds))]
+    public async Task The_emulator_bounds_names_and_urls(string name, string url, string param)
+    {
+        await using var h = await Harness.StartAsync(output);
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => h.Client.CreateAsync(new WebhookRequest(name, url, ["booking"])));
+        Assert.Equal((400, param), (ex.StatusCode, ex.Param));
+        Assert.Equal(0, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task An_oversized_body_is_refused()
+    {
+        await using var h = await Harness.StartAsync(output);
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+        var events = string.Join(",", Enumerable.Repeat("\"booking\"", 10_000));
+        await ExpectError(Post(http, $"{{\"name\": \"n\", \"url\": \"https://a.example.com\", \"events\": [{events}]}}"), 413, "invalid_request_error", "body", "at most");
     }
 
     private static Task<HttpResponseMessage> Post(HttpClient http, string json) =>

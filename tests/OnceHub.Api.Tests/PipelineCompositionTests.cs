@@ -1,4 +1,5 @@
 using Polly;
+using Polly.RateLimiting;
 using Polly.Retry;
 using Polly.Testing;
 using Polly.Timeout;
@@ -19,8 +20,8 @@ public class PipelineCompositionTests
 
     public static TheoryData<string> Kinds() => new() { "idempotent", "non-idempotent" };
 
-    private static ResiliencePipeline<RestResponse> Build(string kind, OnceHubClientOptions options) =>
-        kind == "idempotent" ? ResiliencePipelines.Idempotent(options, null) : ResiliencePipelines.NonIdempotent(options, null);
+    private static ResiliencePipeline<RestResponse> Build(string kind, OnceHubClientOptions options, RequestPacer? pacer = null) =>
+        kind == "idempotent" ? ResiliencePipelines.Idempotent(options, pacer, null) : ResiliencePipelines.NonIdempotent(options, pacer, null);
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -49,5 +50,21 @@ public class PipelineCompositionTests
         Assert.IsType<TimeoutStrategyOptions>(strategies[0].Options);
         Assert.Equal(int.MaxValue, Assert.IsType<RetryStrategyOptions<RestResponse>>(strategies[1].Options).MaxRetryAttempts);
         Assert.IsType<TimeoutStrategyOptions>(strategies[2].Options);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void A_pacer_waits_its_turn_inside_the_retries_so_every_attempt_is_paced(string kind)
+    {
+        using var pacer = RequestPacer.Acquire(Options with { RequestsPerSecond = 5, RequestsPerWindow = 200, RequestWindow = TimeSpan.FromMinutes(5) });
+        Assert.NotNull(pacer);
+        var strategies = Build(kind, Options, pacer).GetPipelineDescriptor().Strategies;
+
+        Assert.Equal(5, strategies.Count);
+        Assert.IsType<TimeoutStrategyOptions>(strategies[0].Options);
+        Assert.IsType<RetryStrategyOptions<RestResponse>>(strategies[1].Options);
+        Assert.IsType<RetryStrategyOptions<RestResponse>>(strategies[2].Options);
+        Assert.IsType<RateLimiterStrategyOptions>(strategies[3].Options);
+        Assert.Equal(TimeSpan.FromSeconds(7), Assert.IsType<TimeoutStrategyOptions>(strategies[4].Options).Timeout);
     }
 }

@@ -75,13 +75,14 @@ public sealed class RulesAndOptionsTests
     }
 
     [Theory]
-    [InlineData(new[] { "--api-key", "k" }, "--port is required")]
+    [InlineData(new[] { "--api-key", "k" }, "'--port' is required")]
     [InlineData(new[] { "--port", "70000", "--api-key", "k" }, "--port must be")]
     [InlineData(new[] { "--port", "0" }, "API key is required")]
     [InlineData(new[] { "--port", "0", "--api-key", "k", "--rate-limit", "0" }, "--rate-limit")]
+    [InlineData(new[] { "--port", "0", "--api-key", "k", "--address-limit", "0" }, "--address-limit")]
     [InlineData(new[] { "--port", "0", "--api-key", "k", "--latency-ms", "-5" }, "--latency-ms")]
-    [InlineData(new[] { "--port", "0", "--api-key", "k", "--bogus" }, "unknown flag '--bogus'")]
-    [InlineData(new[] { "--port" }, "--port needs a value")]
+    [InlineData(new[] { "--port", "0", "--api-key", "k", "--bogus" }, "'--bogus'")]
+    [InlineData(new[] { "--api-key", "k", "--port" }, "'--port'")]
     public void Bad_emulator_flags_are_one_line_errors(string[] args, string fragment)
     {
         var (options, error) = EmulatorCommandLine.Parse(args, apiKeyFromEnvironment: null);
@@ -94,10 +95,78 @@ public sealed class RulesAndOptionsTests
     public void Emulator_flags_parse_and_the_key_may_come_from_the_environment()
     {
         var (options, error) = EmulatorCommandLine.Parse(
-            ["--port", "8123", "--data", "acct", "--allow-insecure-urls", "--rate-limit", "2.5", "--latency-ms", "40"], "env-key");
+            ["--port", "8123", "--data", "acct", "--allow-insecure-urls", "--rate-limit", "2.5", "--address-limit", "50", "--latency-ms", "40"], "env-key");
         Assert.Null(error);
         Assert.Equal(
-            new EmulatorOptions { ApiKey = "env-key", Port = 8123, DataDirectory = "acct", AllowInsecureUrls = true, RateLimitPerSecond = 2.5, Latency = TimeSpan.FromMilliseconds(40) },
+            new EmulatorOptions
+            {
+                ApiKey = "env-key",
+                Port = 8123,
+                DataDirectory = "acct",
+                AllowInsecureUrls = true,
+                RateLimitPerSecond = 2.5,
+                AddressLimit = 50,
+                Latency = TimeSpan.FromMilliseconds(40),
+            },
             options);
+    }
+
+    [Fact]
+    public void From_the_command_line_the_documented_limits_are_on_unless_turned_off()
+    {
+        var (limited, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k"], null);
+        Assert.Equal(new EmulatorOptions { ApiKey = "k" }.WithDocumentedLimits(), limited);
+        Assert.Equal(5, limited!.RateLimitPerSecond);
+        Assert.Equal(200, limited.AddressLimit);
+        Assert.Equal(TimeSpan.FromMinutes(5), limited.AddressLimitWindow);
+
+        var (open, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--no-rate-limits"], null);
+        Assert.Null(open!.RateLimitPerSecond);
+        Assert.Null(open.AddressLimit);
+
+        // In process, nothing is limited unless asked: every test shares 127.0.0.1.
+        Assert.Null(new EmulatorOptions().RateLimitPerSecond);
+        Assert.Null(new EmulatorOptions().AddressLimit);
+    }
+
+    [Fact]
+    public void Help_and_version_are_not_errors()
+    {
+        Assert.Equal((null, null), EmulatorCommandLine.Parse(["--help"], null));
+        Assert.Equal((null, null), EmulatorCommandLine.Parse(["--version"], null));
+    }
+
+    [Theory]
+    [InlineData("name", 257, null)]
+    [InlineData("url", 2049, null)]
+    [InlineData("name", 10, '\n')]
+    [InlineData("url", 30, '\u0007')]
+    public void Emulator_only_bounds_refuse_long_or_control_character_values(string field, int length, char? control)
+    {
+        var value = new string('a', length);
+        if (control is { } c)
+        {
+            value = value[..5] + c + value[5..];
+        }
+
+        string name = "n", url = "https://h.example.com/";
+        if (field == "name")
+        {
+            name = value;
+        }
+        else
+        {
+            url += value;
+        }
+
+        var refusal = EmulatorRules.CheckCreate(name, url);
+        Assert.Equal(field, refusal?.Param);
+        Assert.Equal(400, refusal?.Status);
+        // The shared rules, which the provider's preview uses, stay OnceHub's documented ones: they
+        // accept what OnceHub documents no limit for.
+        if (field == "name" || control is null)
+        {
+            Assert.True(WebhookRules.CheckCreate(name, url, ["booking"], allowInsecureUrls: false).IsSuccess);
+        }
     }
 }

@@ -75,6 +75,9 @@ internal sealed class Harness : IAsyncDisposable
             AttemptTimeout = TimeSpan.FromSeconds(10),
             TotalTimeout = TimeSpan.FromSeconds(60),
             TimeProvider = harness.Time,
+            // Unpaced unless a test asks: most tests are about single calls and faults, not the budget.
+            RequestsPerSecond = null,
+            RequestsPerWindow = null,
         };
         harness.Client = OnceHubClient.Create(client?.Invoke(options) ?? options, harness.Record);
         return harness;
