@@ -174,7 +174,9 @@ public static class EmulatorCommandLine
         {
             var limited = !result.GetValue(NoRateLimits);
             var scale = result.GetValue(TimeScale);
-            var delivery = new EmulatorDeliverySettings
+            var anyDeliveryFlag = result.GetValue(Deliver) || scale is not null || result.GetValue(VirtualTime) || result.GetResult(AttemptTimeout) is not null;
+            // No delivery flag: the trigger route alone, as EmulatorOptions' default (null) has it.
+            var delivery = !anyDeliveryFlag ? null : new EmulatorDeliverySettings
             {
                 Deliver = result.GetValue(Deliver),
                 Time = result.GetValue(VirtualTime) ? DeliveryTime.Virtual() : scale is { } k ? DeliveryTime.Scaled(k) : DeliveryTime.Real(),

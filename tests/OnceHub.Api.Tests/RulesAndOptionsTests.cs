@@ -112,6 +112,28 @@ public sealed class RulesAndOptionsTests
     }
 
     [Fact]
+    public void Local_delivery_flags_parse_into_the_delivery_settings_and_exclude_each_other()
+    {
+        var (plain, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k"], null);
+        Assert.Null(plain!.LocalDelivery);
+
+        var (virtualTime, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--deliver", "--virtual-time", "--attempt-timeout", "2.5"], null);
+        Assert.True(virtualTime!.LocalDelivery!.Deliver);
+        Assert.True(virtualTime.LocalDelivery.Time.IsVirtual);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), virtualTime.LocalDelivery.AttemptTimeout);
+
+        var (scaled, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--time-scale", "300"], null);
+        Assert.False(scaled!.LocalDelivery!.Deliver);
+        Assert.Equal(300, scaled.LocalDelivery.Time.Scale);
+
+        var (both, error) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--time-scale", "3", "--virtual-time"], null);
+        Assert.Null(both);
+        Assert.Contains("exclude each other", error);
+        var (_, badTimeout) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--attempt-timeout", "601"], null);
+        Assert.Contains("--attempt-timeout", badTimeout);
+    }
+
+    [Fact]
     public void From_the_command_line_the_documented_limits_are_on_unless_turned_off()
     {
         var (limited, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k"], null);
