@@ -71,8 +71,8 @@ public static class ContractChecks
             var body = p.FreshBody();
             return new ProbeRequest(body, p.Signer.CreateHeader(body, DateTimeOffset.UtcNow.Subtract(p.Options.StaleBy).ToUnixTimeSeconds()));
         }, ProbeExpectation.Refusal, "replayed (stale) deliveries")),
-        new(AnswersInTime, "every request above got an answer (any status) within the per-request timeout"),
         new(ForwardCompatible, ForwardCompatibilityCheck.Meaning),
+        new(AnswersInTime, "every request above got an answer (any status) within the per-request timeout"),
     ];
 
     public static IEnumerable<ContractCheck> Probes => All.Where(c => c.Probe is not null);
