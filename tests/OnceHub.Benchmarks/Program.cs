@@ -59,7 +59,7 @@ public static class Program
         }
 
         // Figures of unoptimised code would mislead: the library code measured in-process must be a Release build.
-        if (!IsOptimized(typeof(OnceHub.Contracts.Signing.SignatureVerifier).Assembly) || !IsOptimized(typeof(Program).Assembly))
+        if (!IsOptimized(typeof(OnceHub.Webhooks.SignatureVerifier).Assembly) || !IsOptimized(typeof(OnceHub.Contracts.RetrySchedule).Assembly) || !IsOptimized(typeof(Program).Assembly))
         {
             Console.Error.WriteLine("error: this is a Debug build; run: dotnet run -c Release --project tests/OnceHub.Benchmarks -- " + string.Join(' ', args));
             return 2;

@@ -6,8 +6,8 @@ using OnceHub.Benchmarks.Harness;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
-using OnceHub.Contracts.Signing;
 using OnceHub.Contracts.Suite;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
 

@@ -5,7 +5,7 @@ using NJsonSchema;
 using NJsonSchema.Validation;
 using OnceHub.Events;
 
-namespace OnceHub.Contracts.Payloads;
+namespace OnceHub.Webhooks;
 
 /// <summary>One reason a payload is not valid: where (a JSON path such as <c>$.data.owner</c>) and which rule.</summary>
 public sealed record PayloadError(string Path, string Rule)

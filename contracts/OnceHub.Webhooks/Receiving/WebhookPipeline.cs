@@ -1,14 +1,18 @@
 using System.Text.Json;
 using System.Text.Unicode;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
 using OnceHub.Events;
 
-namespace OnceHub.Contracts.Receiver;
+namespace OnceHub.Webhooks;
 
 /// <summary>An event handed to the handler: its id, type and the whole payload.</summary>
-public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload);
+public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload)
+{
+    /// <summary>The family of <see cref="Type"/> (booking, conversation), or null for a type the catalog does not know.</summary>
+    public EventFamily? Family => EventCatalog.TryGet(Type, out var known) ? known.Family : null;
+}
 
 /// <summary>How the receiver answered one delivery.</summary>
 public enum ReceiveOutcome
