@@ -34,7 +34,7 @@ internal sealed class LibraryHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     public static async Task<LibraryHost> StartAsync(IDictionary<string, string?> configuration, Action<OnceHubWebhookHandlers>? handlers = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -43,7 +43,7 @@ internal sealed class LibraryHost : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddProvider(logs);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         services?.Invoke(builder.Services);
         builder.Services.AddOnceHubWebhooks();
         var app = builder.Build();
