@@ -17,6 +17,7 @@ public static class Program
         (Convergence.Name, "100 concurrent Creates over gRPC against the emulator at 10 requests/s, vs the ideal 10 s", Convergence.RunAsync),
         (Suite.Name, "`verify` against the reference receiver (full 72 h schedule, every event), wall time after build", Suite.RunAsync),
         (Replay.Name, "signed deliveries/s to the reference receiver at concurrency 32, vs wrk at 32 connections", Replay.RunAsync),
+        (Receive.Name, "the library endpoint with a SQLite file store vs a bare Kestrel endpoint, 32 concurrent fresh-id deliveries, and a profile", Receive.RunAsync),
         (Verify.Name, "ns and bytes per signature verification, vs raw HMACSHA256.HashData (BenchmarkDotNet)", Verify.RunAsync),
     ];
 
