@@ -16,8 +16,8 @@ public sealed class PackageCollection : ICollectionFixture<PackedLibrary>
 }
 
 /// <summary>
-/// Packs the library once per run with a unique prerelease version into a fresh folder, as a release would
-/// (Release configuration), so no package cache can serve an older build under the same version.
+/// Packs the library once per run with a unique prerelease version into a fresh folder, optimised as a release
+/// is, so no package cache can serve an older build under the same version.
 /// </summary>
 public sealed class PackedLibrary : IDisposable
 {
@@ -27,7 +27,9 @@ public sealed class PackedLibrary : IDisposable
         Feed = Path.Combine(Work, "feed");
         Version = $"0.1.0-consumer.{DateTime.UtcNow:yyyyMMddHHmmss}.{Random.Shared.Next(1, 1_000_000)}";
         var project = Path.Combine(Repository.Root, "contracts", "OnceHub.Webhooks", "OnceHub.Webhooks.csproj");
-        Dotnet.Run(Repository.Root, null, "pack", project, "-c", "Release", "-o", Feed, "-p:Version=" + Version);
+        // Optimised as a release build, under a configuration of its own: the provider tests publish the plugin
+        // in Release at the same time, and both would otherwise build the event catalog into the same folders.
+        Dotnet.Run(Repository.Root, null, "pack", project, "-c", "PackageTest", "-p:Optimize=true", "-o", Feed, "-p:Version=" + Version);
         Package = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.nupkg");
         Symbols = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.snupkg");
     }
