@@ -62,4 +62,15 @@ public sealed class ConfigurationTests
         Assert.Contains("no webhook secret is configured: set OnceHub:Webhooks:Secrets, ONCEHUB_WEBHOOK_SECRETS (comma-separated) or ONCEHUB_WEBHOOK_SECRET",
             failure.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Mapping_the_endpoint_without_registering_the_services_says_what_is_missing()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        await using var app = builder.Build();
+
+        var failure = Assert.Throws<InvalidOperationException>(() => app.MapOnceHubWebhooks("/webhooks/oncehub"));
+
+        Assert.Equal("call builder.Services.AddOnceHubWebhooks() before app.MapOnceHubWebhooks(...)", failure.Message);
+    }
 }
