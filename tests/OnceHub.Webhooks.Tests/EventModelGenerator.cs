@@ -37,7 +37,7 @@ internal sealed class EventModelGenerator
     };
 
     // Names that would clash with the event catalog's types (OnceHub.Events.EventType).
-    private static readonly Dictionary<string, string> Renamed = new(StringComparer.Ordinal) { ["eventType"] = "EventTypeDetails" };
+    private static readonly Dictionary<string, string> Renamed = new(StringComparer.OrdinalIgnoreCase) { ["eventType"] = "EventTypeDetails" };
 
     private void Root(JsonSchema schema, string name)
     {
@@ -78,7 +78,8 @@ internal sealed class EventModelGenerator
             _out.AppendLine("{");
             foreach (var value in values)
             {
-                _out.AppendLine($"    public static {name} {Pascal(value)} {{ get; }} = new({Literal(value)});");
+                // an empty string is a documented value too (booking.yaml's actioned_by)
+                _out.AppendLine($"    public static {name} {(value.Length == 0 ? "Empty" : Pascal(value))} {{ get; }} = new({Literal(value)});");
                 _out.AppendLine();
             }
             _out.AppendLine($"    public static {name} FromValue(string value) => new(value);");

@@ -82,8 +82,8 @@ public sealed partial record BookingData
 
     /// <summary>The event type (service) chosen: its id, the expanded event type, or null.</summary>
     [JsonPropertyName("event_type")]
-    [JsonConverter(typeof(ExpandableConverter<EventType>))]
-    public Expandable<EventType>? EventType { get; init; }
+    [JsonConverter(typeof(ExpandableConverter<EventTypeDetails>))]
+    public Expandable<EventTypeDetails>? EventType { get; init; }
 
     [JsonPropertyName("external_calendar")]
     public BookingExternalCalendar? ExternalCalendar { get; init; }
@@ -267,7 +267,7 @@ public sealed partial record BookingCustomField
     public Dictionary<string, JsonElement>? AdditionalProperties { get; set; }
 }
 
-public sealed partial record EventType
+public sealed partial record EventTypeDetails
 {
     [JsonPropertyName("description")]
     public string? Description { get; init; }
@@ -696,7 +696,7 @@ public readonly record struct BookingCancelRescheduleInformationActionedBy(strin
 
     public static BookingCancelRescheduleInformationActionedBy Customer { get; } = new("customer");
 
-    public static BookingCancelRescheduleInformationActionedBy _ { get; } = new("");
+    public static BookingCancelRescheduleInformationActionedBy Empty { get; } = new("");
 
     public static BookingCancelRescheduleInformationActionedBy FromValue(string value) => new(value);
 
@@ -794,7 +794,7 @@ public readonly record struct ContactStatus(string Value) : IStringEnum<ContactS
 [JsonSerializable(typeof(ContactCustomField))]
 [JsonSerializable(typeof(ConversationAnswer))]
 [JsonSerializable(typeof(ConversationData))]
-[JsonSerializable(typeof(EventType))]
+[JsonSerializable(typeof(EventTypeDetails))]
 [JsonSerializable(typeof(MasterPage))]
 [JsonSerializable(typeof(OnceHubEvent))]
 [JsonSerializable(typeof(User))]
