@@ -1,7 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
 
@@ -39,11 +39,12 @@ public sealed record ReceiverOptions
 }
 
 /// <summary>
-/// A webhook receiver that honours OnceHub's contract, meant to be read and copied: a thin HTTP host of
-/// <see cref="WebhookPipeline"/> on POST <see cref="Path"/>. 401 for a missing, forged, tampered or stale
-/// signature (checked before the body is read); 413 for a body over the cap; otherwise 2xx for every
-/// authentic delivery (processed, duplicate, ignored or quarantined), 409 while another delivery of the
-/// same id is being handled, 500 when the handler fails.
+/// A webhook receiver that honours OnceHub's contract, meant to be read and copied: a thin host of the
+/// OnceHub.Webhooks library (<c>AddOnceHubWebhooks</c> and <c>MapOnceHubWebhooks</c> on POST <see cref="Path"/>),
+/// so its answers are the library's: 401 for a missing, forged, tampered or stale signature (checked before
+/// the body is read); 413 for a body over the cap; otherwise 2xx for every authentic delivery (processed,
+/// duplicate, ignored or quarantined), 409 while another delivery of the same id is being handled, 500 when
+/// the handler fails.
 /// </summary>
 public sealed class ReferenceReceiver : IAsyncDisposable
 {
@@ -63,7 +64,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
     /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub.</summary>
     public Uri Url { get; private set; } = null!;
 
-    /// <summary>The receiving rules this host serves (for replaying quarantined events).</summary>
+    /// <summary>The receiving rules over this host's store and handler (for replaying quarantined events).</summary>
     public WebhookPipeline Pipeline { get; }
 
     /// <summary>Events handled successfully by this instance.</summary>
@@ -89,6 +90,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         WebhookPipeline pipeline;
         try
         {
+            // The same rules the endpoint serves, kept here for replay (the store is shared and thread-safe).
             pipeline = new WebhookPipeline(new WebhookPipelineOptions
             {
                 Secrets = options.Secrets,
@@ -111,22 +113,38 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Logging.ClearProviders();
+        if (options.LoggerFactory is { } loggers)
+        {
+            builder.Services.AddSingleton(loggers);
+        }
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Loopback, options.Port);
             k.AddServerHeader = false;
-            // A larger announced Content-Length is refused (413) before any byte of the body is read.
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+        });
+        // The options come from the command line, not from the configuration the library would read.
+        builder.Services.AddSingleton<IEventStore>(store);
+        builder.Services.AddOnceHubWebhooks(o =>
+        {
+            o.Secrets.Clear();
+            o.Secrets.AddRange(options.Secrets);
+            o.SecretsSource = "the receiver's options";
+            o.Tolerance = options.Tolerance;
+            o.MaxBodyBytes = options.MaxBodyBytes;
+            o.InFlightLease = options.InFlightLease;
+            o.MaxHandlerFailures = options.MaxHandlerFailures;
+            o.Clock = options.Clock;
         });
         var app = builder.Build();
         var receiver = new ReferenceReceiver(app, store, pipeline);
-
-        app.MapPost(Path, async (HttpContext http) =>
+        app.MapOnceHubWebhooks(Path, handlers =>
         {
-            var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
-            var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, options.MaxBodyBytes);
-            Interlocked.Increment(ref receiver._counts[(int)result.Outcome]);
-            return Results.Text(result.Message, statusCode: result.StatusCode);
+            if (options.OnEvent is { } onEvent)
+            {
+                handlers.OnAnyEvent(onEvent);
+            }
+            handlers.OnResult(result => Interlocked.Increment(ref receiver._counts[(int)result.Outcome]));
         });
 
         try
@@ -142,24 +160,6 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         receiver.Url = new Uri(new Uri(address), Path);
         return receiver;
-    }
-
-    private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)
-    {
-        ReadOnlyMemory<byte>? body;
-        try
-        {
-            // The raw bytes: the signature covers them exactly, so read before any parsing.
-            body = await WebhookPipeline.ReadBodyAsync(http.Request.Body, limit, http.RequestAborted);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            // Kestrel's own limits (announced length over the cap, body cut short, too slow).
-            return new ReceiveResult(ReceiveOutcome.Refused, ex.StatusCode, "unreadable body");
-        }
-        return body is { } bytes
-            ? await pipeline.ReceiveAsync(header, bytes, http.RequestAborted)
-            : new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,5 @@
 using OnceHub.Contracts.Delivery;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
 

@@ -17,6 +17,7 @@ public static class Program
         (Convergence.Name, "100 concurrent Creates over gRPC against the emulator at OnceHub's documented limits (then at 10 req/s): requests per webhook, wall time vs the ideal 20 s", Convergence.RunAsync),
         (Suite.Name, "`verify` against the reference receiver (full 72 h schedule, every event), wall time after build", Suite.RunAsync),
         (Replay.Name, "signed deliveries/s to the reference receiver at concurrency 32, vs wrk at 32 connections", Replay.RunAsync),
+        (Receive.Name, "the library endpoint with a SQLite file store vs a bare Kestrel endpoint, 32 concurrent fresh-id deliveries, and a profile", Receive.RunAsync),
         (Verify.Name, "ns and bytes per signature verification, vs raw HMACSHA256.HashData (BenchmarkDotNet)", Verify.RunAsync),
         (Fanout.Name, "local account fan-out deliveries/s (1 event → 100 webhooks, 1,000 → 10) vs wrk; 10,000 pending: memory, restart", Fanout.RunAsync),
     ];
@@ -60,7 +61,7 @@ public static class Program
         }
 
         // Figures of unoptimised code would mislead: the library code measured in-process must be a Release build.
-        if (!IsOptimized(typeof(OnceHub.Contracts.Signing.SignatureVerifier).Assembly) || !IsOptimized(typeof(Program).Assembly))
+        if (!IsOptimized(typeof(OnceHub.Webhooks.SignatureVerifier).Assembly) || !IsOptimized(typeof(OnceHub.Contracts.RetrySchedule).Assembly) || !IsOptimized(typeof(Program).Assembly))
         {
             Console.Error.WriteLine("error: this is a Debug build; run: dotnet run -c Release --project tests/OnceHub.Benchmarks -- " + string.Join(' ', args));
             return 2;

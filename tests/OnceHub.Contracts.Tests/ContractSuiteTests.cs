@@ -3,6 +3,7 @@ using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

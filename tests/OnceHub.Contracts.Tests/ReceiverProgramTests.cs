@@ -1,7 +1,7 @@
 using System.Text;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
-using OnceHub.Contracts.Signing;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

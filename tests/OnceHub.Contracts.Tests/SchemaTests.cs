@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

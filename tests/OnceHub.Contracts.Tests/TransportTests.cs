@@ -2,9 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery.Tests;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using OnceHub.Contracts.Cli;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 using OnceHub.Emulator;
 using OnceHub.Emulator.LocalDelivery;
 

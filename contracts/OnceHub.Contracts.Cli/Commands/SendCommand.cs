@@ -5,9 +5,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OnceHub.Contracts.Payloads;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 using Polly;
 using Polly.Timeout;
 

@@ -1,5 +1,6 @@
 using System.Reflection;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Payloads;
 
@@ -8,12 +9,11 @@ public static class ContractResources
 {
     private static readonly Assembly Assembly = typeof(ContractResources).Assembly;
 
-    /// <summary>Names of the schema files, as in the repository's <c>schemas/</c> folder.</summary>
-    public static IReadOnlyList<string> SchemaFiles { get; } =
-        ["event.schema.json", "booking.schema.json", "conversation.schema.json", "objects.schema.json"];
+    /// <summary>Names of the schema files (they live in the receiving library, their one copy).</summary>
+    public static IReadOnlyList<string> SchemaFiles => WebhookSchemas.SchemaFiles;
 
     /// <summary>The raw text of one schema file.</summary>
-    public static string ReadSchema(string fileName) => ReadText("schemas/" + fileName);
+    public static string ReadSchema(string fileName) => WebhookSchemas.ReadSchema(fileName);
 
     /// <summary>The documented sample payload of a specific event, byte for byte as in <c>samples/</c>.</summary>
     public static byte[] ReadSample(string eventName)
@@ -36,13 +36,6 @@ public static class ContractResources
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .Select(n => new PayloadVariant(n[prefix.Length..^".json".Length], family, ReadBytes(n)))];
-    }
-
-    private static string ReadText(string name)
-    {
-        using var stream = Open(name);
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
     }
 
     private static byte[] ReadBytes(string name)

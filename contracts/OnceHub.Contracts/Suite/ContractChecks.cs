@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using OnceHub.Contracts.Signing;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Suite;
 

@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Suite;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -6,8 +5,8 @@ using OnceHub.Benchmarks.Harness;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
-using OnceHub.Contracts.Signing;
 using OnceHub.Contracts.Suite;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
 
@@ -48,15 +47,15 @@ public static class Replay
 
         // Both paths, long enough for tiered compilation to settle on the client and the receiver.
         var turn = 0;
-        await LoadAsync(TimeSpan.FromSeconds(WarmUpSeconds), () => engine.SendAsync(
+        await DeliveryLoad.RunAsync(Concurrency, TimeSpan.FromSeconds(WarmUpSeconds), () => engine.SendAsync(
             receiver.Url, Interlocked.Increment(ref turn) % 2 == 0 ? sameBody : template.WithId(ContractSuite.NewEventId()), signer));
 
         var before = (receiver.ProcessedCount, receiver.DuplicateCount);
-        var same = await LoadAsync(TimeSpan.FromSeconds(Seconds), () => engine.SendAsync(receiver.Url, sameBody, signer));
+        var same = await DeliveryLoad.RunAsync(Concurrency, TimeSpan.FromSeconds(Seconds), () => engine.SendAsync(receiver.Url, sameBody, signer));
         var sameWork = (receiver.ProcessedCount - before.ProcessedCount, receiver.DuplicateCount - before.DuplicateCount);
 
         before = (receiver.ProcessedCount, receiver.DuplicateCount);
-        var fresh = await LoadAsync(TimeSpan.FromSeconds(Seconds), () => engine.SendAsync(receiver.Url, template.WithId(ContractSuite.NewEventId()), signer));
+        var fresh = await DeliveryLoad.RunAsync(Concurrency, TimeSpan.FromSeconds(Seconds), () => engine.SendAsync(receiver.Url, template.WithId(ContractSuite.NewEventId()), signer));
         var freshWork = (receiver.ProcessedCount - before.ProcessedCount, receiver.DuplicateCount - before.DuplicateCount);
 
         // wrk posts exactly these bytes with a header signed now: valid for the receiver's 300 s tolerance.
@@ -85,35 +84,6 @@ public static class Replay
             ]);
     }
 
-    private sealed record Load(double PerSecond, long Failed, double P50Ms, double P99Ms);
-
-    /// <summary>Runs <paramref name="deliver"/> from <see cref="Concurrency"/> workers for <paramref name="duration"/>.</summary>
-    private static async Task<Load> LoadAsync(TimeSpan duration, Func<Task<AttemptResult>> deliver)
-    {
-        long ok = 0, failed = 0;
-        var latencies = new List<double>[Concurrency];
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(worker => Task.Run(async () =>
-        {
-            var mine = latencies[worker] = new List<double>(100_000);
-            while (clock.Elapsed < duration)
-            {
-                var result = await deliver();
-                mine.Add(result.Elapsed.TotalMilliseconds);
-                if (result.IsAccepted)
-                {
-                    Interlocked.Increment(ref ok);
-                }
-                else
-                {
-                    Interlocked.Increment(ref failed);
-                }
-            }
-        })));
-        var elapsed = clock.Elapsed.TotalSeconds;
-        var all = latencies.SelectMany(l => l).ToList();
-        return new Load(ok / elapsed, failed, Stats.Median(all), Stats.Quantile(all, 0.99));
-    }
 
     private static string LuaScript(string signature) =>
         $$"""

@@ -11,7 +11,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using OnceHub.Benchmarks.Harness;
 using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
+using OnceHub.Webhooks;
 using Perfolizer.Horology;
 
 namespace OnceHub.Benchmarks.Figures;

@@ -1,4 +1,4 @@
-namespace OnceHub.Contracts.Receiver;
+namespace OnceHub.Webhooks;
 
 /// <summary>What the store says when a delivery of an event id arrives.</summary>
 public enum BeginOutcome

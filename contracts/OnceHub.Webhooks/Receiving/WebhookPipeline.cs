@@ -1,14 +1,22 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using OnceHub.Contracts.Payloads;
-using OnceHub.Contracts.Signing;
 using OnceHub.Events;
 
-namespace OnceHub.Contracts.Receiver;
+namespace OnceHub.Webhooks;
 
 /// <summary>An event handed to the handler: its id, type and the whole payload.</summary>
-public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload);
+public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload)
+{
+    /// <summary>The family of <see cref="Type"/> (booking, conversation), or null for a type the catalog does not know.</summary>
+    public EventFamily? Family => EventCatalog.TryGet(Type, out var known) ? known.Family : null;
+
+    /// <summary>The payload as typed records (generated from the schemas); fields they do not name are kept as JSON.</summary>
+    public Events.OnceHubEvent ReadEvent() => Events.OnceHubEvent.From(Payload);
+}
 
 /// <summary>How the receiver answered one delivery.</summary>
 public enum ReceiveOutcome
@@ -85,7 +93,6 @@ public sealed class WebhookPipeline
     private readonly ILogger _logger;
     private readonly SignatureVerifier _verifier;
     private readonly TimeProvider _clock;
-    private readonly PayloadValidator _validator = PayloadValidator.Default;
 
     public WebhookPipeline(WebhookPipelineOptions options, IEventStore store, ILogger? logger = null)
     {
@@ -184,11 +191,7 @@ public sealed class WebhookPipeline
 
             // 4. A known type whose data breaks the schema is still handled: OnceHub's shape evolves
             // (a new enum value, a field that changed type), and refusing it would lose the event.
-            var report = _validator.Check(body.Span);
-            foreach (var finding in report.Errors.Concat(report.Warnings))
-            {
-                _logger.LogWarning("Event {EventId} ({EventType}) does not match the schema at {Path}: {Rule}", id, type, finding.Path, finding.Rule);
-            }
+            LogSchemaFindings(body.Span, id, type);
 
             // 5. Claim the id: settled before → duplicate; another delivery handling it → 409, retried later.
             switch (_store.TryBegin(id, type, now, now + _options.InFlightLease))
@@ -257,6 +260,27 @@ public sealed class WebhookPipeline
             _store.Settle(id, type, SettledAs.Processed, now);
             _store.MarkReplayed(entryId, now);
             return new ReplayResult(ReplayOutcome.Replayed, $"entry {entryId} (event {id}, {type}) processed");
+        }
+    }
+
+    // Findings are only logged: the schema never decides an answer, so a failure of the validator itself
+    // (for example in a trimmed app, where NJsonSchema's reflection may miss members) must not fail the event.
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Validation only logs findings and is guarded; the answer never depends on it.")]
+    private void LogSchemaFindings(ReadOnlySpan<byte> body, string id, string type)
+    {
+        PayloadReport report;
+        try
+        {
+            report = PayloadValidator.Default.Check(body);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogWarning(ex, "Event {EventId} ({EventType}) could not be checked against the schemas", id, type);
+            return;
+        }
+        foreach (var finding in report.Errors.Concat(report.Warnings))
+        {
+            _logger.LogWarning("Event {EventId} ({EventType}) does not match the schema at {Path}: {Rule}", id, type, finding.Path, finding.Rule);
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
-namespace OnceHub.Contracts.Receiver;
+namespace OnceHub.Webhooks;
 
 /// <summary>
 /// <see cref="IEventStore"/> in SQLite (WAL): durable across restarts with a file, or in memory for the

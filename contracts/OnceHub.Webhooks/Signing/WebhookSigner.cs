@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace OnceHub.Contracts.Signing;
+namespace OnceHub.Webhooks;
 
 /// <summary>
 /// Produces <c>Oncehub-Signature</c> header values: <c>t=&lt;unix seconds&gt;,s=&lt;lowercase hex

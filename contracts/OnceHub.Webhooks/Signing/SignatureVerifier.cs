@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace OnceHub.Contracts.Signing;
+namespace OnceHub.Webhooks;
 
 /// <summary>Why a signature was refused (or <see cref="None"/> when it was accepted).</summary>
 public enum SignatureFailure

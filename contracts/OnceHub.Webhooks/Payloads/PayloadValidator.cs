@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
@@ -5,7 +6,7 @@ using NJsonSchema;
 using NJsonSchema.Validation;
 using OnceHub.Events;
 
-namespace OnceHub.Contracts.Payloads;
+namespace OnceHub.Webhooks;
 
 /// <summary>One reason a payload is not valid: where (a JSON path such as <c>$.data.owner</c>) and which rule.</summary>
 public sealed record PayloadError(string Path, string Rule)
@@ -26,7 +27,11 @@ public sealed record PayloadReport(IReadOnlyList<PayloadError> Errors, IReadOnly
 /// <summary>
 /// Validates webhook payloads against the envelope schema and, chosen by the event's family, the booking
 /// or conversation schema. Thread-safe once created; create it once (loading parses the schemas).
+/// Not trimming safe: NJsonSchema and its JSON reader reflect over types. Reading events
+/// (<see cref="Events.OnceHubEvent"/>) is; in a trimmed app, the receiver still verifies, reads and handles
+/// events, and only the schema findings it logs depend on this class.
 /// </summary>
+[RequiresUnreferencedCode("Schema validation uses NJsonSchema, which reflects over types; the typed events (OnceHubEvent) are trimming safe.")]
 public sealed class PayloadValidator
 {
     private static readonly Lazy<PayloadValidator> Shared = new(() => Load());

@@ -1,7 +1,7 @@
 using NJsonSchema;
 using NJsonSchema.References;
 
-namespace OnceHub.Contracts.Payloads;
+namespace OnceHub.Webhooks;
 
 /// <summary>
 /// Loads the schema files from this assembly, resolving references between them (for example
@@ -11,7 +11,7 @@ namespace OnceHub.Contracts.Payloads;
 internal static class SchemaSet
 {
     public static JsonSchema Load(string fileName) =>
-        JsonSchema.FromJsonAsync(ContractResources.ReadSchema(fileName), fileName, CreateResolver).GetAwaiter().GetResult();
+        JsonSchema.FromJsonAsync(WebhookSchemas.ReadSchema(fileName), fileName, CreateResolver).GetAwaiter().GetResult();
 
     private static JsonReferenceResolver CreateResolver(JsonSchema root) =>
         new EmbeddedFileResolver(new JsonSchemaAppender(root, new DefaultTypeNameGenerator()));
@@ -23,7 +23,7 @@ internal static class SchemaSet
         {
             var file = jsonPath.Split('#', 2)[0];
             if (file.Contains('/', StringComparison.Ordinal) || file.Contains('\\', StringComparison.Ordinal)
-                || !ContractResources.SchemaFiles.Contains(file))
+                || !WebhookSchemas.SchemaFiles.Contains(file))
             {
                 throw new InvalidOperationException($"schema reference '{jsonPath}' in '{documentPath}' names no schema file of this set");
             }
@@ -34,7 +34,7 @@ internal static class SchemaSet
         public override async Task<IJsonReference> ResolveFileReferenceAsync(string filePath, CancellationToken cancellationToken = default)
         {
             var file = Path.GetFileName(filePath);
-            return await JsonSchema.FromJsonAsync(ContractResources.ReadSchema(file), file, CreateResolver, cancellationToken).ConfigureAwait(false);
+            return await JsonSchema.FromJsonAsync(WebhookSchemas.ReadSchema(file), file, CreateResolver, cancellationToken).ConfigureAwait(false);
         }
     }
 }

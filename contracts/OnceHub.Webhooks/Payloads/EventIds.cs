@@ -1,4 +1,4 @@
-namespace OnceHub.Contracts.Payloads;
+namespace OnceHub.Webhooks;
 
 /// <summary>
 /// The one rule for a usable event id: <c>EVNT-</c> and 1 to <see cref="MaxSuffixLength"/> ASCII letters or

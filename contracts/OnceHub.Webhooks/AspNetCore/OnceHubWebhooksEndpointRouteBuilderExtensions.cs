@@ -1,0 +1,98 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace OnceHub.Webhooks;
+
+public static class OnceHubWebhooksEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps <c>POST <paramref name="pattern"/></c> to OnceHub's receiving rules with the handlers
+    /// <paramref name="configure"/> registers. Answers: 401 for a missing, forged, tampered or stale signature
+    /// (decided from the header before the body is read); 413 for a body over the cap; 200 for every authentic
+    /// event (processed, duplicate, unknown type, or quarantined when it cannot be read); 409 while another
+    /// delivery of the same event id is being handled; 500 when the handler throws (OnceHub retries).
+    /// Needs <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/>.
+    /// </summary>
+    public static IEndpointConventionBuilder MapOnceHubWebhooks(this IEndpointRouteBuilder endpoints, string pattern, Action<OnceHubWebhookHandlers>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentException.ThrowIfNullOrWhiteSpace(pattern);
+        var services = endpoints.ServiceProvider;
+        if (services.GetService<IOptions<OnceHubWebhookOptions>>() is not { } optionsAccessor || services.GetService<IEventStore>() is not { } store)
+        {
+            throw new InvalidOperationException("call builder.Services.AddOnceHubWebhooks() before app.MapOnceHubWebhooks(...)");
+        }
+        var options = optionsAccessor.Value;
+        var handlers = new OnceHubWebhookHandlers();
+        configure?.Invoke(handlers);
+        var loggers = services.GetRequiredService<ILoggerFactory>();
+        var logger = loggers.CreateLogger(typeof(WebhookPipeline).FullName!);
+        var pipeline = new WebhookPipeline(new WebhookPipelineOptions
+        {
+            Secrets = options.Secrets,
+            Tolerance = options.Tolerance,
+            Handler = handlers.Build(),
+            InFlightLease = options.InFlightLease,
+            MaxHandlerFailures = options.MaxHandlerFailures,
+            Clock = options.Clock,
+        }, store, logger);
+        // Names the source and the count, never a secret.
+        logger.LogInformation("OnceHub webhooks on POST {Pattern}: {SecretCount} secret(s) from {SecretsSource}, store {Store}",
+            pattern, options.Secrets.Count, options.SecretsSource ?? "code", store.GetType().Name);
+        // A RequestDelegate, not a minimal-API lambda: no request-delegate generation, nothing reflected on.
+        var endpoint = endpoints.MapPost(pattern, http => HandleAsync(http, pipeline, options.MaxBodyBytes, handlers.Observers, logger));
+        endpoint.WithDisplayName("OnceHub webhooks " + pattern);
+        return endpoint;
+    }
+
+    private static async Task HandleAsync(HttpContext http, WebhookPipeline pipeline, int maxBodyBytes,
+        IReadOnlyList<Action<ReceiveResult>> observers, ILogger logger)
+    {
+        // A larger announced Content-Length is refused (413) before any byte of the body is read.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxBodyBytes;
+        }
+        var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
+        var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, maxBodyBytes).ConfigureAwait(false);
+        if (result.Outcome == ReceiveOutcome.Refused)
+        {
+            // Strangers can send these at will: Information, with the reason but never the header's value.
+            logger.LogInformation("Refused a delivery with {StatusCode}: {Reason}", result.StatusCode, result.Message);
+        }
+        else
+        {
+            logger.LogDebug("Answered a delivery with {StatusCode} ({Outcome})", result.StatusCode, result.Outcome);
+        }
+        foreach (var observe in observers)
+        {
+            observe(result);
+        }
+        http.Response.StatusCode = result.StatusCode;
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        await http.Response.WriteAsync(result.Message, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)
+    {
+        ReadOnlyMemory<byte>? body;
+        try
+        {
+            // The raw bytes: the signature covers them exactly, so read before any parsing.
+            body = await WebhookPipeline.ReadBodyAsync(http.Request.Body, limit, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's own limits (announced length over the cap, body cut short, too slow).
+            return new ReceiveResult(ReceiveOutcome.Refused, ex.StatusCode, "unreadable body");
+        }
+        return body is { } bytes
+            ? await pipeline.ReceiveAsync(header, bytes, http.RequestAborted).ConfigureAwait(false)
+            : new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
+    }
+}

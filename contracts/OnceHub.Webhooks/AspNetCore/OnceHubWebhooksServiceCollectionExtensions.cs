@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace OnceHub.Webhooks;
+
+public static class OnceHubWebhooksServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers what <see cref="OnceHubWebhooksEndpointRouteBuilderExtensions.MapOnceHubWebhooks"/> needs: the
+    /// settings (read from configuration, see <see cref="OnceHubWebhookOptions"/>, then <paramref name="configure"/>),
+    /// checked at startup; the event store (SQLite file by default, unless an <see cref="IEventStore"/> is
+    /// registered already); and a health check of the store named <see cref="OnceHubWebhookStoreHealthCheck.Name"/>.
+    /// </summary>
+    public static IServiceCollection AddOnceHubWebhooks(this IServiceCollection services, Action<OnceHubWebhookOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<OnceHubWebhookOptions>()
+            .Configure<IConfiguration>((options, configuration) => options.BindFrom(configuration))
+            .Configure(options => configure?.Invoke(options))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OnceHubWebhookOptions>, OnceHubWebhookOptionsValidator>());
+        services.TryAddSingleton<IEventStore>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<OnceHubWebhookOptions>>().Value;
+            if (options.Store == WebhookStoreKind.InMemory)
+            {
+                return new InMemoryEventStore();
+            }
+            var root = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? AppContext.BaseDirectory;
+            return new SqliteEventStore(Path.GetFullPath(options.DatabasePath, root));
+        });
+        services.AddHealthChecks().AddCheck<OnceHubWebhookStoreHealthCheck>(OnceHubWebhookStoreHealthCheck.Name);
+        return services;
+    }
+}

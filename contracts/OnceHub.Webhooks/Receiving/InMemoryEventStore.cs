@@ -1,0 +1,111 @@
+namespace OnceHub.Webhooks;
+
+/// <summary>
+/// <see cref="IEventStore"/> in process memory, for tests and throwaway receivers: the same rules as
+/// <see cref="SqliteEventStore"/> (lease, failure count, quarantine), and everything is forgotten when the
+/// process ends, so a redelivery after a restart is handled again.
+/// </summary>
+public sealed class InMemoryEventStore : IEventStore
+{
+    private enum State { InFlight, Failed, Settled }
+
+    private sealed record Entry(string Type, State State, DateTimeOffset? LeaseUntil, int Failures, SettledAs? How);
+
+    private readonly Dictionary<string, Entry> _events = new(StringComparer.Ordinal);
+    private readonly List<QuarantinedEvent> _quarantine = [];
+    // One lock for both maps: claims must be atomic, and the store is far from any hot contention point.
+    private readonly Lock _gate = new();
+
+    public BeginOutcome TryBegin(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil)
+    {
+        lock (_gate)
+        {
+            _events.TryGetValue(eventId, out var entry);
+            var outcome = entry switch
+            {
+                null or { State: State.Failed } => BeginOutcome.Started,
+                { State: State.InFlight, LeaseUntil: { } until } when until > now => BeginOutcome.InFlight,
+                // An expired lease: the delivery that held it crashed or hung; this one takes over.
+                { State: State.InFlight } => BeginOutcome.Started,
+                _ => BeginOutcome.AlreadyDone,
+            };
+            if (outcome == BeginOutcome.Started)
+            {
+                _events[eventId] = new Entry(entry?.Type ?? eventType, State.InFlight, leaseUntil, entry?.Failures ?? 0, null);
+            }
+            return outcome;
+        }
+    }
+
+    public void Settle(string eventId, string eventType, SettledAs how, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _events.TryGetValue(eventId, out var entry);
+            _events[eventId] = new Entry(entry?.Type ?? eventType, State.Settled, null, entry?.Failures ?? 0, how);
+        }
+    }
+
+    public int RecordFailure(string eventId, DateTimeOffset now, bool counts = true)
+    {
+        lock (_gate)
+        {
+            if (!_events.TryGetValue(eventId, out var entry))
+            {
+                return 0;
+            }
+            var failures = entry.Failures + (counts ? 1 : 0);
+            _events[eventId] = entry with { State = State.Failed, LeaseUntil = null, Failures = failures };
+            return failures;
+        }
+    }
+
+    public long Quarantine(string? eventId, string? eventType, string reason, ReadOnlySpan<byte> body, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            var id = _quarantine.Count + 1L;
+            _quarantine.Add(new QuarantinedEvent(id, eventId, eventType, reason, now, body.ToArray(), null));
+            return id;
+        }
+    }
+
+    public IReadOnlyList<QuarantinedEvent> ListQuarantine(bool includeReplayed = false)
+    {
+        lock (_gate)
+        {
+            return [.. _quarantine.Where(q => includeReplayed || q.ReplayedAt is null)];
+        }
+    }
+
+    public QuarantinedEvent? GetQuarantined(long id)
+    {
+        lock (_gate)
+        {
+            return id >= 1 && id <= _quarantine.Count ? _quarantine[(int)(id - 1)] : null;
+        }
+    }
+
+    public void MarkReplayed(long id, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (id >= 1 && id <= _quarantine.Count)
+            {
+                _quarantine[(int)(id - 1)] = _quarantine[(int)(id - 1)] with { ReplayedAt = now };
+            }
+        }
+    }
+
+    public SettledAs? GetSettled(string eventId)
+    {
+        lock (_gate)
+        {
+            return _events.TryGetValue(eventId, out var entry) ? entry.How : null;
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}

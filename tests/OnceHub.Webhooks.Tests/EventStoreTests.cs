@@ -1,0 +1,60 @@
+namespace OnceHub.Webhooks.Tests;
+
+/// <summary>The in-memory store keeps the durable store's rules: the same cases run against both.</summary>
+public sealed class EventStoreTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+
+    public static TheoryData<string> Stores => ["memory", "sqlite"];
+
+    private static IEventStore Open(string kind) => kind == "memory" ? new InMemoryEventStore() : new SqliteEventStore(null);
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public void A_claim_holds_until_its_lease_runs_out_and_a_settled_id_stays_settled(string kind)
+    {
+        using var store = Open(kind);
+
+        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-A1", "booking.scheduled", T0, T0.AddMinutes(2)));
+        Assert.Equal(BeginOutcome.InFlight, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddMinutes(1), T0.AddMinutes(3)));
+        // the first delivery crashed: after its lease a redelivery takes over
+        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddMinutes(2), T0.AddMinutes(4)));
+        Assert.Null(store.GetSettled("EVNT-A1"));
+        store.Settle("EVNT-A1", "booking.scheduled", SettledAs.Processed, T0.AddMinutes(3));
+        Assert.Equal(BeginOutcome.AlreadyDone, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
+        Assert.Equal(SettledAs.Processed, store.GetSettled("EVNT-A1"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public void Failures_release_the_id_and_are_counted_unless_the_sender_hung_up(string kind)
+    {
+        using var store = Open(kind);
+
+        Assert.Equal(0, store.RecordFailure("EVNT-NEVERSEEN", T0));
+        store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
+        Assert.Equal(1, store.RecordFailure("EVNT-F1", T0));
+        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2)));
+        Assert.Equal(1, store.RecordFailure("EVNT-F1", T0, counts: false));
+        store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
+        Assert.Equal(2, store.RecordFailure("EVNT-F1", T0));
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public void Quarantine_entries_keep_the_body_and_leave_the_list_once_replayed(string kind)
+    {
+        using var store = Open(kind);
+
+        var first = store.Quarantine(null, null, "not JSON", [1, 2, 3], T0);
+        var second = store.Quarantine("EVNT-Q2", "booking.canceled", "handler failed", [4], T0.AddSeconds(1));
+        store.MarkReplayed(first, T0.AddMinutes(5));
+
+        var waiting = Assert.Single(store.ListQuarantine());
+        Assert.Equal((second, "EVNT-Q2", "booking.canceled"), (waiting.Id, waiting.EventId, waiting.EventType));
+        Assert.Equal([4], waiting.Body);
+        Assert.Equal(2, store.ListQuarantine(includeReplayed: true).Count);
+        Assert.Equal(T0.AddMinutes(5), store.GetQuarantined(first)!.ReplayedAt);
+        Assert.Null(store.GetQuarantined(second + 10));
+    }
+}
