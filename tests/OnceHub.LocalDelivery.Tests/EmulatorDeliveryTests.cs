@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using OnceHub.Contracts.Cli;
-using OnceHub.Webhooks;
 using OnceHub.Emulator;
 using OnceHub.Emulator.LocalDelivery;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery.Tests;
 
