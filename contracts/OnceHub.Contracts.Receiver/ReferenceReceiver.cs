@@ -7,8 +7,15 @@ namespace OnceHub.Contracts.Receiver;
 
 public sealed record ReceiverOptions
 {
-    /// <summary>The webhook's signing secret(s); several during a rollover. Required.</summary>
+    /// <summary>The webhook's signing secret(s); several during a rollover. Required unless <see cref="Endpoints"/> is given.</summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>
+    /// Paths to serve, each with its own secrets (see <see cref="AccountEndpoints"/>); empty serves
+    /// <see cref="ReferenceReceiver.Path"/> with <see cref="Secrets"/>. The endpoints share one event store, so an
+    /// event id settled at one path is a duplicate at another.
+    /// </summary>
+    public IReadOnlyList<ReceiverEndpoint> Endpoints { get; init; } = [];
 
     /// <summary>SQLite file for event ids and quarantine; null keeps them in memory (lost on restart).</summary>
     public string? DatabasePath { get; init; }
@@ -60,10 +67,10 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         Pipeline = pipeline;
     }
 
-    /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub.</summary>
+    /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub (the first endpoint's).</summary>
     public Uri Url { get; private set; } = null!;
 
-    /// <summary>The receiving rules this host serves (for replaying quarantined events).</summary>
+    /// <summary>The receiving rules this host serves (the first endpoint's; for replaying quarantined events).</summary>
     public WebhookPipeline Pipeline { get; }
 
     /// <summary>Events handled successfully by this instance.</summary>
@@ -77,27 +84,32 @@ public sealed class ReferenceReceiver : IAsyncDisposable
     public static async Task<ReferenceReceiver> StartAsync(ReceiverOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Secrets.Count == 0)
+        IReadOnlyList<ReceiverEndpoint> endpoints = options.Endpoints.Count > 0 ? options.Endpoints : [new ReceiverEndpoint(Path, options.Secrets)];
+        if (endpoints.Any(e => e.Secrets.Count == 0))
         {
             throw new ArgumentException("the receiver needs at least one webhook secret", nameof(options));
+        }
+        if (endpoints.Any(e => !e.Path.StartsWith('/')) || endpoints.Select(e => e.Path).Distinct(StringComparer.Ordinal).Count() != endpoints.Count)
+        {
+            throw new ArgumentException("each endpoint needs a distinct path starting with '/'", nameof(options));
         }
         if (options.MaxBodyBytes < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxBodyBytes must be positive");
         }
         var store = new SqliteEventStore(options.DatabasePath);
-        WebhookPipeline pipeline;
+        var pipelines = new List<(string Path, WebhookPipeline Pipeline)>();
         try
         {
-            pipeline = new WebhookPipeline(new WebhookPipelineOptions
+            pipelines.AddRange(endpoints.Select(endpoint => (endpoint.Path, new WebhookPipeline(new WebhookPipelineOptions
             {
-                Secrets = options.Secrets,
+                Secrets = endpoint.Secrets,
                 Tolerance = options.Tolerance,
                 Handler = options.OnEvent,
                 InFlightLease = options.InFlightLease,
                 MaxHandlerFailures = options.MaxHandlerFailures,
                 Clock = options.Clock,
-            }, store, options.LoggerFactory?.CreateLogger<WebhookPipeline>());
+            }, store, options.LoggerFactory?.CreateLogger<WebhookPipeline>()))));
         }
         catch
         {
@@ -119,15 +131,18 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
         });
         var app = builder.Build();
-        var receiver = new ReferenceReceiver(app, store, pipeline);
+        var receiver = new ReferenceReceiver(app, store, pipelines[0].Pipeline);
 
-        app.MapPost(Path, async (HttpContext http) =>
+        foreach (var (path, pipeline) in pipelines)
         {
-            var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
-            var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, options.MaxBodyBytes);
-            Interlocked.Increment(ref receiver._counts[(int)result.Outcome]);
-            return Results.Text(result.Message, statusCode: result.StatusCode);
-        });
+            app.MapPost(path, async (HttpContext http) =>
+            {
+                var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
+                var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, options.MaxBodyBytes);
+                Interlocked.Increment(ref receiver._counts[(int)result.Outcome]);
+                return Results.Text(result.Message, statusCode: result.StatusCode);
+            });
+        }
 
         try
         {
@@ -140,7 +155,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             throw;
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        receiver.Url = new Uri(new Uri(address), Path);
+        receiver.Url = new Uri(new Uri(address), pipelines[0].Path);
         return receiver;
     }
 
