@@ -62,6 +62,10 @@ public static class ReceiverProgram
             }
         });
         var serveDb = DbOption(required: false, "SQLite file for event ids and quarantine, kept across restarts (default: in memory)");
+        var account = new Option<string>("--account")
+        {
+            Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
+        };
 
         var root = new RootCommand($"""
             OnceHub's reference webhook receiver: POST {ReferenceReceiver.Path} on 127.0.0.1. Signatures are checked
@@ -69,11 +73,34 @@ public static class ReceiverProgram
             acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
             """)
         {
-            port, secret, serveDb,
+            port, secret, serveDb, account,
         };
         root.SetAction(async (parse, ct) =>
         {
             var secrets = parse.GetValue(secret)?.ToList() ?? [];
+            if (parse.GetValue(account) is { } accountSpec)
+            {
+                if (secrets.Count > 0)
+                {
+                    return await FailAsync(stderr, "--account takes the secrets from the account: drop --secret");
+                }
+                AccountEndpointSet served;
+                try
+                {
+                    served = AccountEndpoints.Resolve(accountSpec, parse.GetValue(port));
+                }
+                catch (ArgumentException ex)
+                {
+                    return await FailAsync(stderr, ex.Message);
+                }
+                foreach (var endpoint in served.Endpoints)
+                {
+                    // Paths only: the secrets stay out of the output.
+                    await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
+                }
+                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, DatabasePath = parse.GetValue(serveDb) },
+                    stdout, stderr, ct);
+            }
             if (secrets.Count == 0 && Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnv)
             {
                 secrets.Add(fromEnv);

@@ -7,8 +7,15 @@ namespace OnceHub.Contracts.Receiver;
 
 public sealed record ReceiverOptions
 {
-    /// <summary>The webhook's signing secret(s); several during a rollover. Required.</summary>
+    /// <summary>The webhook's signing secret(s); several during a rollover. Required unless <see cref="Endpoints"/> is given.</summary>
     public IReadOnlyList<string> Secrets { get; init; } = [];
+
+    /// <summary>
+    /// Paths to serve, each with its own secrets (see <see cref="AccountEndpoints"/>); empty serves
+    /// <see cref="ReferenceReceiver.Path"/> with <see cref="Secrets"/>. The endpoints share one event store, so an
+    /// event id settled at one path is a duplicate at another.
+    /// </summary>
+    public IReadOnlyList<ReceiverEndpoint> Endpoints { get; init; } = [];
 
     /// <summary>SQLite file for event ids and quarantine; null keeps them in memory (lost on restart).</summary>
     public string? DatabasePath { get; init; }
@@ -61,10 +68,10 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         Pipeline = pipeline;
     }
 
-    /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub.</summary>
+    /// <summary>The full URL to deliver to, e.g. http://127.0.0.1:5123/webhooks/oncehub (the first endpoint's).</summary>
     public Uri Url { get; private set; } = null!;
 
-    /// <summary>The receiving rules over this host's store and handler (for replaying quarantined events).</summary>
+    /// <summary>The receiving rules over this host's store and handler (the first endpoint's; for replaying quarantined events).</summary>
     public WebhookPipeline Pipeline { get; }
 
     /// <summary>Events handled successfully by this instance.</summary>
@@ -78,9 +85,14 @@ public sealed class ReferenceReceiver : IAsyncDisposable
     public static async Task<ReferenceReceiver> StartAsync(ReceiverOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Secrets.Count == 0)
+        IReadOnlyList<ReceiverEndpoint> endpoints = options.Endpoints.Count > 0 ? options.Endpoints : [new ReceiverEndpoint(Path, options.Secrets)];
+        if (endpoints.Any(e => e.Secrets.Count == 0))
         {
             throw new ArgumentException("the receiver needs at least one webhook secret", nameof(options));
+        }
+        if (endpoints.Any(e => !e.Path.StartsWith('/')) || endpoints.Select(e => e.Path).Distinct(StringComparer.Ordinal).Count() != endpoints.Count)
+        {
+            throw new ArgumentException("each endpoint needs a distinct path starting with '/'", nameof(options));
         }
         if (options.MaxBodyBytes < 1)
         {
@@ -93,7 +105,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             // The same rules the endpoint serves, kept here for replay (the store is shared and thread-safe).
             pipeline = new WebhookPipeline(new WebhookPipelineOptions
             {
-                Secrets = options.Secrets,
+                Secrets = endpoints[0].Secrets,
                 Tolerance = options.Tolerance,
                 Handler = options.OnEvent,
                 InFlightLease = options.InFlightLease,
@@ -128,7 +140,8 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         builder.Services.AddOnceHubWebhooks(o =>
         {
             o.Secrets.Clear();
-            o.Secrets.AddRange(options.Secrets);
+            // Each endpoint verifies with its own secrets (UseSecrets below); these only satisfy the library's start-up check.
+            o.Secrets.AddRange(endpoints[0].Secrets);
             o.SecretsSource = "the receiver's options";
             o.Tolerance = options.Tolerance;
             o.MaxBodyBytes = options.MaxBodyBytes;
@@ -138,14 +151,18 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         });
         var app = builder.Build();
         var receiver = new ReferenceReceiver(app, store, pipeline);
-        app.MapOnceHubWebhooks(Path, handlers =>
+        foreach (var endpoint in endpoints)
         {
-            if (options.OnEvent is { } onEvent)
+            app.MapOnceHubWebhooks(endpoint.Path, handlers =>
             {
-                handlers.OnAnyEvent(onEvent);
-            }
-            handlers.OnResult(result => Interlocked.Increment(ref receiver._counts[(int)result.Outcome]));
-        });
+                handlers.UseSecrets(endpoint.Secrets);
+                if (options.OnEvent is { } onEvent)
+                {
+                    handlers.OnAnyEvent(onEvent);
+                }
+                handlers.OnResult(result => Interlocked.Increment(ref receiver._counts[(int)result.Outcome]));
+            });
+        }
 
         try
         {
@@ -158,7 +175,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             throw;
         }
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        receiver.Url = new Uri(new Uri(address), Path);
+        receiver.Url = new Uri(new Uri(address), endpoints[0].Path);
         return receiver;
     }
 

@@ -71,6 +71,25 @@ public sealed class OnceHubWebhookHandlers
         return this;
     }
 
+    /// <summary>
+    /// Verifies this endpoint's deliveries with these secrets instead of the configured ones: one path per
+    /// webhook, each with its own signing secret (several during a rollover).
+    /// </summary>
+    public OnceHubWebhookHandlers UseSecrets(IEnumerable<string> secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        var list = secrets.ToList();
+        if (list.Count == 0 || list.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("an endpoint's secrets must be at least one non-empty secret", nameof(secrets));
+        }
+        Secrets = list;
+        return this;
+    }
+
+    /// <summary>The endpoint's own secrets (<see cref="UseSecrets"/>), or null for the configured ones.</summary>
+    internal IReadOnlyList<string>? Secrets { get; private set; }
+
     internal IReadOnlyList<Action<ReceiveResult>> Observers => _observers;
 
     /// <summary>The single handler the pipeline calls; null when nothing is registered.</summary>

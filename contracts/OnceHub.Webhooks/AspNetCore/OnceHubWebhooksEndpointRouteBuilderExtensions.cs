@@ -32,9 +32,10 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
         configure?.Invoke(handlers);
         var loggers = services.GetRequiredService<ILoggerFactory>();
         var logger = loggers.CreateLogger(typeof(WebhookPipeline).FullName!);
+        var secrets = handlers.Secrets ?? options.Secrets;
         var pipeline = new WebhookPipeline(new WebhookPipelineOptions
         {
-            Secrets = options.Secrets,
+            Secrets = secrets,
             Tolerance = options.Tolerance,
             Handler = handlers.Build(),
             InFlightLease = options.InFlightLease,
@@ -43,7 +44,7 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
         }, store, logger);
         // Names the source and the count, never a secret.
         logger.LogInformation("OnceHub webhooks on POST {Pattern}: {SecretCount} secret(s) from {SecretsSource}, store {Store}",
-            pattern, options.Secrets.Count, options.SecretsSource ?? "code", store.GetType().Name);
+            pattern, secrets.Count, handlers.Secrets is null ? options.SecretsSource ?? "code" : "the endpoint", store.GetType().Name);
         // A RequestDelegate, not a minimal-API lambda: no request-delegate generation, nothing reflected on.
         var endpoint = endpoints.MapPost(pattern, http => HandleAsync(http, pipeline, options.MaxBodyBytes, handlers.Observers, logger));
         endpoint.WithDisplayName("OnceHub webhooks " + pattern);
