@@ -100,6 +100,16 @@ public sealed class WebhookPipeline
     private readonly Channel<SchemaCheck> _schemaChecks = Channel.CreateBounded<SchemaCheck>(
         new BoundedChannelOptions(SchemaQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private int _schemaWorkerStarted;
+    // Documents the typed read found ordinary are checked fully up to a budget per second: under load the
+    // check would otherwise take the CPU the answers need, for findings a typed read already rules out
+    // (types, enum values). What is left over is counted and logged once a second.
+    private readonly Lock _budgetGate = new();
+    private long _budgetSecond;
+    private int _budgetUsed;
+    private int _budgetSkipped;
+
+    /// <summary>Full schema checks per second of documents the typed read found ordinary; the rest are skipped.</summary>
+    public const int OrdinarySchemaChecksPerSecond = 100;
 
     /// <summary>How many deliveries may wait for their schema check before further checks are dropped.</summary>
     public const int SchemaQueueCapacity = 4096;
@@ -306,6 +316,32 @@ public sealed class WebhookPipeline
         if (Interlocked.Exchange(ref _schemaWorkerStarted, 1) == 0)
         {
             _ = Task.Run(CheckSchemasAsync);
+        }
+        int skippedBefore;
+        bool overBudget;
+        lock (_budgetGate)
+        {
+            var second = Environment.TickCount64 / 1000;
+            skippedBefore = 0;
+            if (second != _budgetSecond)
+            {
+                skippedBefore = _budgetSkipped;
+                (_budgetSecond, _budgetUsed, _budgetSkipped) = (second, 0, 0);
+            }
+            overBudget = ++_budgetUsed > OrdinarySchemaChecksPerSecond;
+            if (overBudget)
+            {
+                _budgetSkipped++;
+            }
+        }
+        if (skippedBefore > 0)
+        {
+            _logger.LogDebug("{Skipped} deliveries in the last second were not checked against the schemas: the typed read found them ordinary and the budget of {Budget} checks was spent",
+                skippedBefore, OrdinarySchemaChecksPerSecond);
+        }
+        if (overBudget)
+        {
+            return;
         }
         // A copy: the caller may reuse its buffer once the answer is sent (the body is a few KB at most).
         if (!_schemaChecks.Writer.TryWrite(new SchemaCheck(body.ToArray(), id, type)))
