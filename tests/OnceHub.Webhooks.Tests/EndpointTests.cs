@@ -59,6 +59,31 @@ public sealed class EndpointTests
     }
 
     [Fact]
+    public async Task A_known_type_with_a_new_enum_value_is_handled_with_200_and_the_schema_finding_is_logged_as_a_warning_after_the_answer()
+    {
+        var handled = 0;
+        await using var host = await LibraryHost.StartAsync(Config(), h => h.OnAnyEvent((_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; }));
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Sample("booking.scheduled"))!;
+        node["data"]!["status"] = "on_hold";
+        var body = Encoding.UTF8.GetBytes(node.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(host.Url, body, Secret)).StatusCode);
+        Assert.Equal(1, handled);
+
+        // The check runs off the request path: wait for it (bounded) rather than assume it ran before the answer.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!host.Logs.Lines.Any(IsStatusFinding) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Contains(host.Logs.Lines, IsStatusFinding);
+
+        static bool IsStatusFinding((LogLevel Level, string Category, string Message, IReadOnlyList<KeyValuePair<string, object?>> Values) l) =>
+            l.Level == LogLevel.Warning && l.Message.Contains("does not match the schema", StringComparison.Ordinal)
+            && l.Values.Any(v => v.Key == "Path" && v.Value is string path && path.Contains("status", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_delivery_signed_with_another_secret_is_refused_with_401_and_the_log_names_the_reason_but_no_secret()
     {
         var handled = 0;

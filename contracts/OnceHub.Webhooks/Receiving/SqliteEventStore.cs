@@ -6,7 +6,7 @@ namespace OnceHub.Webhooks;
 /// <summary>
 /// <see cref="IEventStore"/> in SQLite (WAL): durable across restarts with a file, or in memory for the
 /// lifetime of the object. One table of event ids (state, lease, failure count) and one quarantine table.
-/// Claims run in an immediate transaction, so several receiver processes may share one file.
+/// A claim is one atomic upsert (one write transaction), so several receiver processes may share one file.
 /// </summary>
 public sealed class SqliteEventStore : IEventStore
 {
@@ -16,6 +16,11 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SqliteConnection _connection;
     // One connection, one statement at a time: SQLite serialises writes anyway, and this avoids busy retries.
     private readonly Lock _gate = new();
+    // The hot path's statements, prepared once and reused under the lock: preparing SQL again for every
+    // event cost more than executing it.
+    private SqliteCommand? _claim;
+    private SqliteCommand? _state;
+    private SqliteCommand? _settle;
 
     /// <param name="databasePath">A file path, or null for an in-memory store that lasts as long as this object.</param>
     public SqliteEventStore(string? databasePath)
@@ -57,39 +62,30 @@ public sealed class SqliteEventStore : IEventStore
     {
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction(deferred: false);
-            string? state = null;
-            long? lease = null;
-            using (var read = Command("SELECT state, lease_until FROM events WHERE event_id = $id", ("$id", eventId)))
+            // One statement, so one write transaction: a new id, a failed one or one whose lease ran out (the
+            // delivery that held it crashed or hung) is claimed; a row is returned only when the claim took.
+            var claim = _claim ??= Prepare("""
+                INSERT INTO events (event_id, event_type, state, lease_until, failures, updated_at)
+                VALUES ($id, $type, 'in_flight', $lease, 0, $now)
+                ON CONFLICT(event_id) DO UPDATE SET state = 'in_flight', lease_until = $lease, updated_at = $now
+                WHERE events.state = 'failed'
+                   OR (events.state = 'in_flight' AND (events.lease_until IS NULL OR events.lease_until <= $now_ms))
+                RETURNING 1
+                """, "$id", "$type", "$lease", "$now", "$now_ms");
+            claim.Parameters[0].Value = eventId;
+            claim.Parameters[1].Value = eventType;
+            claim.Parameters[2].Value = leaseUntil.ToUnixTimeMilliseconds();
+            claim.Parameters[3].Value = Text(now);
+            claim.Parameters[4].Value = now.ToUnixTimeMilliseconds();
+            if (claim.ExecuteScalar() is not null)
             {
-                read.Transaction = transaction;
-                using var row = read.ExecuteReader();
-                if (row.Read())
-                {
-                    state = row.GetString(0);
-                    lease = row.IsDBNull(1) ? null : row.GetInt64(1);
-                }
+                return BeginOutcome.Started;
             }
-            var outcome = state switch
-            {
-                null or Failed => BeginOutcome.Started,
-                InFlight when lease is { } until && until > now.ToUnixTimeMilliseconds() => BeginOutcome.InFlight,
-                // An expired lease: the delivery that held it crashed or hung; this one takes over.
-                InFlight => BeginOutcome.Started,
-                _ => BeginOutcome.AlreadyDone,
-            };
-            if (outcome == BeginOutcome.Started)
-            {
-                using var claim = Command("""
-                    INSERT INTO events (event_id, event_type, state, lease_until, failures, updated_at)
-                    VALUES ($id, $type, 'in_flight', $lease, 0, $now)
-                    ON CONFLICT(event_id) DO UPDATE SET state = 'in_flight', lease_until = $lease, updated_at = $now
-                    """, ("$id", eventId), ("$type", eventType), ("$lease", leaseUntil.ToUnixTimeMilliseconds()), ("$now", Text(now)));
-                claim.Transaction = transaction;
-                claim.ExecuteNonQuery();
-            }
-            transaction.Commit();
-            return outcome;
+            // Not claimed: settled before, or another delivery holds a live lease. (Had the row changed since,
+            // say to failed, answering in-flight is still safe: OnceHub retries it.)
+            var state = _state ??= Prepare("SELECT state FROM events WHERE event_id = $id", "$id");
+            state.Parameters[0].Value = eventId;
+            return state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
         }
     }
 
@@ -97,11 +93,15 @@ public sealed class SqliteEventStore : IEventStore
     {
         lock (_gate)
         {
-            using var settle = Command("""
+            var settle = _settle ??= Prepare("""
                 INSERT INTO events (event_id, event_type, state, lease_until, failures, updated_at)
                 VALUES ($id, $type, $state, NULL, 0, $now)
                 ON CONFLICT(event_id) DO UPDATE SET state = $state, lease_until = NULL, updated_at = $now
-                """, ("$id", eventId), ("$type", eventType), ("$state", StateName(how)), ("$now", Text(now)));
+                """, "$id", "$type", "$state", "$now");
+            settle.Parameters[0].Value = eventId;
+            settle.Parameters[1].Value = eventType;
+            settle.Parameters[2].Value = StateName(how);
+            settle.Parameters[3].Value = Text(now);
             settle.ExecuteNonQuery();
         }
     }
@@ -178,6 +178,9 @@ public sealed class SqliteEventStore : IEventStore
     {
         lock (_gate)
         {
+            _claim?.Dispose();
+            _state?.Dispose();
+            _settle?.Dispose();
             _connection.Dispose();
         }
     }
@@ -210,6 +213,18 @@ public sealed class SqliteEventStore : IEventStore
         {
             command.Parameters.AddWithValue(name, value ?? DBNull.Value);
         }
+        return command;
+    }
+
+    private SqliteCommand Prepare(string sql, params string[] names)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var name in names)
+        {
+            command.Parameters.Add(new SqliteParameter { ParameterName = name, Value = DBNull.Value });
+        }
+        command.Prepare();
         return command;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -93,6 +94,27 @@ public sealed class WebhookPipeline
     private readonly ILogger _logger;
     private readonly SignatureVerifier _verifier;
     private readonly TimeProvider _clock;
+    // Schema findings never change an answer, and validation (NJsonSchema: a string copy of the body and a
+    // Newtonsoft token tree) costs more than everything else on the request path together; so it runs
+    // after answering, on one background reader of a bounded queue. A full queue drops the check (logged).
+    private readonly Channel<SchemaCheck> _schemaChecks = Channel.CreateBounded<SchemaCheck>(
+        new BoundedChannelOptions(SchemaQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private int _schemaWorkerStarted;
+    // Documents the typed read found ordinary are checked fully up to a budget per second: under load the
+    // check would otherwise take the CPU the answers need, for findings a typed read already rules out
+    // (types, enum values). What is left over is counted and logged once a second.
+    private readonly Lock _budgetGate = new();
+    private long _budgetSecond;
+    private int _budgetUsed;
+    private int _budgetSkipped;
+
+    /// <summary>Full schema checks per second of documents the typed read found ordinary; the rest are skipped.</summary>
+    public const int OrdinarySchemaChecksPerSecond = 100;
+
+    /// <summary>How many deliveries may wait for their schema check before further checks are dropped.</summary>
+    public const int SchemaQueueCapacity = 4096;
+
+    private readonly record struct SchemaCheck(ReadOnlyMemory<byte> Body, string Id, string Type);
 
     public WebhookPipeline(WebhookPipelineOptions options, IEventStore store, ILogger? logger = null)
     {
@@ -191,7 +213,16 @@ public sealed class WebhookPipeline
 
             // 4. A known type whose data breaks the schema is still handled: OnceHub's shape evolves
             // (a new enum value, a field that changed type), and refusing it would lose the event.
-            LogSchemaFindings(body.Span, id, type);
+            // The full check (tens of µs, most of the allocations) runs after answering when a typed read
+            // finds nothing unusual; a document the typed read trips on is checked now, before the answer.
+            if (PassesTypedRead(document.RootElement))
+            {
+                QueueSchemaCheck(body, id, type);
+            }
+            else
+            {
+                LogSchemaFindings(body.Span, id, type);
+            }
 
             // 5. Claim the id: settled before → duplicate; another delivery handling it → 409, retried later.
             switch (_store.TryBegin(id, type, now, now + _options.InFlightLease))
@@ -260,6 +291,71 @@ public sealed class WebhookPipeline
             _store.Settle(id, type, SettledAs.Processed, now);
             _store.MarkReplayed(entryId, now);
             return new ReplayResult(ReplayOutcome.Replayed, $"entry {entryId} (event {id}, {type}) processed");
+        }
+    }
+
+    // The generated records read every documented field with its type; an unknown enum value is counted.
+    private static bool PassesTypedRead(JsonElement root)
+    {
+        try
+        {
+            Events.UnknownStringEnums.Seen = 0;
+            var typed = Events.OnceHubEvent.From(root);
+            _ = typed.Booking;
+            _ = typed.Conversation;
+            return Events.UnknownStringEnums.Seen == 0;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException or FormatException)
+        {
+            return false;
+        }
+    }
+
+    private void QueueSchemaCheck(ReadOnlyMemory<byte> body, string id, string type)
+    {
+        if (Interlocked.Exchange(ref _schemaWorkerStarted, 1) == 0)
+        {
+            _ = Task.Run(CheckSchemasAsync);
+        }
+        int skippedBefore;
+        bool overBudget;
+        lock (_budgetGate)
+        {
+            var second = Environment.TickCount64 / 1000;
+            skippedBefore = 0;
+            if (second != _budgetSecond)
+            {
+                skippedBefore = _budgetSkipped;
+                (_budgetSecond, _budgetUsed, _budgetSkipped) = (second, 0, 0);
+            }
+            overBudget = ++_budgetUsed > OrdinarySchemaChecksPerSecond;
+            if (overBudget)
+            {
+                _budgetSkipped++;
+            }
+        }
+        if (skippedBefore > 0)
+        {
+            _logger.LogDebug("{Skipped} deliveries in the last second were not checked against the schemas: the typed read found them ordinary and the budget of {Budget} checks was spent",
+                skippedBefore, OrdinarySchemaChecksPerSecond);
+        }
+        if (overBudget)
+        {
+            return;
+        }
+        // A copy: the caller may reuse its buffer once the answer is sent (the body is a few KB at most).
+        if (!_schemaChecks.Writer.TryWrite(new SchemaCheck(body.ToArray(), id, type)))
+        {
+            _logger.LogWarning("Event {EventId} ({EventType}) was not checked against the schemas: {Pending} checks already wait",
+                id, type, SchemaQueueCapacity);
+        }
+    }
+
+    private async Task CheckSchemasAsync()
+    {
+        await foreach (var check in _schemaChecks.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            LogSchemaFindings(check.Body.Span, check.Id, check.Type);
         }
     }
 
