@@ -84,6 +84,25 @@ public sealed class EndpointTests
     }
 
     [Fact]
+    public async Task An_endpoint_with_its_own_secrets_accepts_only_those_and_not_the_configured_ones()
+    {
+        const string own = "endpoint-own-secret-fedcba9876543210";
+        var handled = 0;
+        await using var host = await LibraryHost.StartAsync(Config(), h => h
+            .UseSecrets([own])
+            .OnAnyEvent((_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; }));
+
+        var withOwn = await PostAsync(host.Url, Sample("booking.scheduled"), own);
+        var withConfigured = await PostAsync(host.Url, Sample("booking.scheduled"), Secret);
+
+        Assert.Equal(HttpStatusCode.OK, withOwn.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, withConfigured.StatusCode);
+        Assert.Equal(1, handled);
+        Assert.Throws<ArgumentException>(() => new OnceHubWebhookHandlers().UseSecrets([]));
+        Assert.Throws<ArgumentException>(() => new OnceHubWebhookHandlers().UseSecrets([""]));
+    }
+
+    [Fact]
     public async Task A_delivery_signed_with_another_secret_is_refused_with_401_and_the_log_names_the_reason_but_no_secret()
     {
         var handled = 0;
