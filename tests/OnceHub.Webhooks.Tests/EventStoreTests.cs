@@ -57,4 +57,59 @@ public sealed class EventStoreTests
         Assert.Equal(T0.AddMinutes(5), store.GetQuarantined(first)!.ReplayedAt);
         Assert.Null(store.GetQuarantined(second + 10));
     }
+
+    [Fact]
+    public async Task Concurrent_claims_and_settles_on_one_file_give_one_owner_per_id_and_survive_reopening()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"oncehub-store-{Guid.NewGuid():N}.db");
+        try
+        {
+            // 200 ids, every fourth delivered twice: 250 claims from 32 workers on one file, so duplicates of
+            // one id race each other for the claim.
+            var deliveries = new System.Collections.Concurrent.ConcurrentQueue<int>(
+                Enumerable.Range(0, 200).SelectMany(i => i % 4 == 0 ? new[] { i, i } : new[] { i }).OrderBy(i => (i * 7919) % 251));
+            var outcomes = new System.Collections.Concurrent.ConcurrentBag<(int Id, BeginOutcome Outcome)>();
+            using (var store = new SqliteEventStore(path))
+            {
+                var workers = Enumerable.Range(0, 32).Select(_ => Task.Run(() =>
+                {
+                    while (deliveries.TryDequeue(out var i))
+                    {
+                        var outcome = store.TryBegin($"EVNT-C{i}", "booking.scheduled", T0, T0.AddMinutes(2));
+                        outcomes.Add((i, outcome));
+                        if (outcome == BeginOutcome.Started)
+                        {
+                            store.Settle($"EVNT-C{i}", "booking.scheduled", i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, T0);
+                        }
+                    }
+                })).ToArray();
+                await Task.WhenAll(workers);
+
+                Assert.Equal(250, outcomes.Count);
+                foreach (var group in outcomes.GroupBy(o => o.Id))
+                {
+                    // exactly one delivery owns each id; its duplicate saw the live lease or the settled id
+                    Assert.Single(group, o => o.Outcome == BeginOutcome.Started);
+                    Assert.All(group.Where(o => o.Outcome != BeginOutcome.Started),
+                        o => Assert.Contains(o.Outcome, new[] { BeginOutcome.InFlight, BeginOutcome.AlreadyDone }));
+                }
+                Assert.Equal(200, outcomes.Count(o => o.Outcome == BeginOutcome.Started));
+            }
+
+            using var reopened = new SqliteEventStore(path);
+            for (var i = 0; i < 200; i++)
+            {
+                Assert.Equal(i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, reopened.GetSettled($"EVNT-C{i}"));
+                Assert.Equal(BeginOutcome.AlreadyDone, reopened.TryBegin($"EVNT-C{i}", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
 }
