@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
 
@@ -57,7 +58,7 @@ public static class EventFactory
                 nameof(eventName));
         }
         var root = JsonNode.Parse(ContractResources.ReadSample(eventName))!.AsObject();
-        var eventId = "EVNT-" + Random(10);
+        var eventId = EventIds.NewId();
         root["id"] = eventId;
         root["creation_time"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         if (root["data"] is JsonObject data)

@@ -228,6 +228,17 @@ public class SchemaTests
     }
 
     [Fact]
+    public void New_event_ids_are_usable_valid_and_distinct()
+    {
+        var ids = Enumerable.Range(0, 100).Select(_ => EventIds.NewId()).ToList();
+        Assert.All(ids, id => Assert.True(EventIds.IsUsable(id), id));
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        var sample = Sample("booking.scheduled");
+        sample["id"] = ids[0];
+        Assert.Empty(Validate(sample));
+    }
+
+    [Fact]
     public void Event_ids_have_a_length_limit()
     {
         var sample = Sample("booking.scheduled");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Delivery;
@@ -274,8 +273,7 @@ public static class ContractSuite
     }
 
     /// <summary>A fresh id in OnceHub's shape (EVNT- and 10 upper-case letters or digits).</summary>
-    public static string NewEventId() =>
-        "EVNT-" + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10);
+    public static string NewEventId() => EventIds.NewId();
 
     private static string Ms(TimeSpan t) => ((long)t.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + " ms";
 

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace OnceHub.Webhooks;
 
 /// <summary>
@@ -13,6 +15,9 @@ public static class EventIds
     public const int MaxSuffixLength = 128;
 
     public const string Rule = "EVNT- and 1 to 128 letters or digits";
+
+    /// <summary>A fresh id in OnceHub's shape (<c>EVNT-</c> and 10 capital letters or digits), for events made locally.</summary>
+    public static string NewId() => Prefix + RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 10);
 
     public static bool IsUsable(string? id)
     {
