@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnceHub.Contracts.Cli.Commands;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli;
 
@@ -18,7 +19,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
     public const int BadInput = 2;
 
     /// <summary>Where a secret comes from when no --secret is given.</summary>
-    public const string SecretVariable = "ONCEHUB_WEBHOOK_SECRET";
+    public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
     public static async Task<int> Main(string[] args)
     {

@@ -15,7 +15,7 @@ namespace OnceHub.Contracts.Receiver;
 /// </summary>
 public static class ReceiverProgram
 {
-    public const string SecretVariable = "ONCEHUB_WEBHOOK_SECRET";
+    public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
     private const int Ok = 0;
     private const int Failed = 1;
