@@ -116,9 +116,9 @@ public static class ReceiverProgram
         var listDb = DbOption(required: true, "The receiver's SQLite file");
         var all = new Option<bool>("--all") { Description = "Also list entries already replayed" };
         var list = new Command("list", "List quarantined events, oldest first") { listDb, all };
-        list.SetAction(parse => WithStore(parse.GetRequiredValue(listDb), stderr, store =>
+        list.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(listDb), stderr, async store =>
         {
-            var entries = store.ListQuarantine(parse.GetValue(all));
+            var entries = await store.ListQuarantineAsync(parse.GetValue(all));
             if (entries.Count == 0)
             {
                 stdout.WriteLine("quarantine is empty");
@@ -134,9 +134,9 @@ public static class ReceiverProgram
         var showDb = DbOption(required: true, "The receiver's SQLite file");
         var showId = EntryArgument();
         var show = new Command("show", "Write one quarantined body to stdout, byte for byte as received") { showId, showDb };
-        show.SetAction(parse => WithStore(parse.GetRequiredValue(showDb), stderr, store =>
+        show.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(showDb), stderr, async store =>
         {
-            if (store.GetQuarantined(parse.GetValue(showId)) is not { } entry)
+            if (await store.GetQuarantinedAsync(parse.GetValue(showId)) is not { } entry)
             {
                 stderr.WriteLine($"error: no quarantine entry {parse.GetValue(showId)}");
                 return Failed;
@@ -215,7 +215,7 @@ public static class ReceiverProgram
         return min;
     }
 
-    private static int WithStore(string path, TextWriter stderr, Func<SqliteEventStore, int> action)
+    private static async Task<int> WithStoreAsync(string path, TextWriter stderr, Func<SqliteEventStore, Task<int>> action)
     {
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
         if (!File.Exists(path))
@@ -226,7 +226,7 @@ public static class ReceiverProgram
         try
         {
             using var store = new SqliteEventStore(path);
-            return action(store);
+            return await action(store);
         }
         catch (SqliteException ex)
         {

@@ -99,7 +99,7 @@ public sealed class ReferenceReceiverTests : IDisposable
             Assert.DoesNotContain(Secret, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
         Assert.Equal(5, receiver.Count(ReceiveOutcome.Refused));
-        Assert.Empty(receiver.Pipeline.Store.ListQuarantine(includeReplayed: true));
+        Assert.Empty(await receiver.Pipeline.Store.ListQuarantineAsync(includeReplayed: true));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class ReferenceReceiverTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("quarantined", text, StringComparison.Ordinal);
         Assert.Equal(0, handled);
-        var entry = Assert.Single(receiver.Pipeline.Store.ListQuarantine());
+        var entry = Assert.Single(await receiver.Pipeline.Store.ListQuarantineAsync());
         Assert.Contains(reason, entry.Reason, StringComparison.Ordinal);
         Assert.Equal(bytes, entry.Body);
         Assert.Null(entry.ReplayedAt);
@@ -223,8 +223,8 @@ public sealed class ReferenceReceiverTests : IDisposable
         Assert.Contains("ignored", first.Text, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.Equal(0, handled);
-        Assert.Equal(SettledAs.Ignored, receiver.Pipeline.Store.GetSettled("EVNT-FUTUR3TYP3"));
-        Assert.Empty(receiver.Pipeline.Store.ListQuarantine());
+        Assert.Equal(SettledAs.Ignored, await receiver.Pipeline.Store.GetSettledAsync("EVNT-FUTUR3TYP3"));
+        Assert.Empty(await receiver.Pipeline.Store.ListQuarantineAsync());
     }
 
     [Theory]
@@ -249,7 +249,14 @@ public sealed class ReferenceReceiverTests : IDisposable
 
         Assert.Equal((HttpStatusCode.OK, "processed"), await SendSignedAsync(receiver, body));
         Assert.Equal(value, seen!.Payload.GetProperty("data").GetProperty(field).GetRawText());
-        Assert.Contains(logs.At(LogLevel.Warning), m => m.Contains(path, StringComparison.Ordinal) && m.Contains("EVNT-", StringComparison.Ordinal));
+        // The schema check runs after the answer, in the background: wait for its finding (bounded).
+        bool Finding(string m) => m.Contains(path, StringComparison.Ordinal) && m.Contains("EVNT-", StringComparison.Ordinal);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!logs.At(LogLevel.Warning).Any(Finding) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Contains(logs.At(LogLevel.Warning), Finding);
     }
 
     [Fact]
@@ -297,7 +304,7 @@ public sealed class ReferenceReceiverTests : IDisposable
         Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.InternalServerError, 4), HttpStatusCode.OK, HttpStatusCode.OK], answers);
         Assert.Equal(5, calls);
         Assert.Equal(1, receiver.DuplicateCount);
-        var entry = Assert.Single(receiver.Pipeline.Store.ListQuarantine());
+        var entry = Assert.Single(await receiver.Pipeline.Store.ListQuarantineAsync());
         Assert.Equal("EVNT-C0MPL3T006", entry.EventId);
         Assert.Contains("failed 5 times", entry.Reason, StringComparison.Ordinal);
         Assert.Contains(logs.At(LogLevel.Error), m => m.Contains("Quarantined", StringComparison.Ordinal));
@@ -308,8 +315,8 @@ public sealed class ReferenceReceiverTests : IDisposable
         Assert.Equal(ReplayOutcome.AlreadyReplayed, (await receiver.Pipeline.ReplayAsync(entry.Id)).Outcome);
         Assert.Equal(ReplayOutcome.NotFound, (await receiver.Pipeline.ReplayAsync(entry.Id + 100)).Outcome);
         Assert.Equal(7, calls);
-        Assert.Empty(receiver.Pipeline.Store.ListQuarantine());
-        Assert.Equal(SettledAs.Processed, receiver.Pipeline.Store.GetSettled("EVNT-C0MPL3T006"));
+        Assert.Empty(await receiver.Pipeline.Store.ListQuarantineAsync());
+        Assert.Equal(SettledAs.Processed, await receiver.Pipeline.Store.GetSettledAsync("EVNT-C0MPL3T006"));
     }
 
     [Fact]

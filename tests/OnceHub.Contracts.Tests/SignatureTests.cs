@@ -55,6 +55,25 @@ public class SignatureTests
     }
 
     [Fact]
+    public void The_header_check_refuses_what_the_header_alone_decides_and_leaves_the_mac_to_the_body()
+    {
+        var verifier = Verifier(Secret);
+        var now = Now.ToUnixTimeSeconds();
+        var forged = $"t={now},s={new string('a', 64)}";
+
+        // A well-formed, fresh header passes the header check even with a wrong MAC; only the body can tell.
+        var header = verifier.CheckHeader(forged);
+        Assert.True(header.IsValid, header.Reason);
+        Assert.Equal((now, -1), (header.Timestamp!.Value, header.SecretIndex));
+        Assert.Equal(SignatureFailure.Mismatch, verifier.Verify(forged, Body).Failure);
+
+        Assert.Equal(SignatureFailure.MissingHeader, verifier.CheckHeader("").Failure);
+        Assert.Equal(SignatureFailure.MissingSignature, verifier.CheckHeader($"t={now}").Failure);
+        Assert.Equal(SignatureFailure.InvalidSignatureHex, verifier.CheckHeader($"t={now},s=xyz").Failure);
+        Assert.Equal(SignatureFailure.TimestampOutsideTolerance, verifier.CheckHeader($"t={now - 301},s={new string('a', 64)}").Failure);
+    }
+
+    [Fact]
     public void Uppercase_hex_and_spaces_around_parts_are_accepted()
     {
         var header = Expected(Secret, Now.ToUnixTimeSeconds(), Body);

@@ -132,7 +132,7 @@ public sealed class EndpointTests
         var broken = Encoding.UTF8.GetBytes("{\"id\": \"EVNT-BROKEN1\", \"type\": \"booking.scheduled\",");
         var answer = await PostAsync(host.Url, broken, Secret);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
-        var entry = Assert.Single(host.Services.GetRequiredService<IEventStore>().ListQuarantine());
+        var entry = Assert.Single(await host.Services.GetRequiredService<IEventStore>().ListQuarantineAsync());
         Assert.Equal(broken, entry.Body);
         Assert.Contains(host.Logs.Lines, l => l.Level == LogLevel.Warning && l.Message.StartsWith("Quarantined", StringComparison.Ordinal));
     }

@@ -11,75 +11,78 @@ public sealed class EventStoreTests
 
     [Theory]
     [MemberData(nameof(Stores))]
-    public void A_claim_holds_until_its_lease_runs_out_and_a_settled_id_stays_settled(string kind)
+    public async Task A_claim_holds_until_its_lease_runs_out_and_a_settled_id_stays_settled(string kind)
     {
         using var store = Open(kind);
 
-        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-A1", "booking.scheduled", T0, T0.AddMinutes(2)));
-        Assert.Equal(BeginOutcome.InFlight, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddMinutes(1), T0.AddMinutes(3)));
+        Assert.Equal(BeginOutcome.Started, await store.TryBeginAsync("EVNT-A1", "booking.scheduled", T0, T0.AddMinutes(2)));
+        Assert.Equal(BeginOutcome.InFlight, await store.TryBeginAsync("EVNT-A1", "booking.scheduled", T0.AddMinutes(1), T0.AddMinutes(3)));
         // the first delivery crashed: after its lease a redelivery takes over
-        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddMinutes(2), T0.AddMinutes(4)));
-        Assert.Null(store.GetSettled("EVNT-A1"));
-        store.Settle("EVNT-A1", "booking.scheduled", SettledAs.Processed, T0.AddMinutes(3));
-        Assert.Equal(BeginOutcome.AlreadyDone, store.TryBegin("EVNT-A1", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
-        Assert.Equal(SettledAs.Processed, store.GetSettled("EVNT-A1"));
+        Assert.Equal(BeginOutcome.Started, await store.TryBeginAsync("EVNT-A1", "booking.scheduled", T0.AddMinutes(2), T0.AddMinutes(4)));
+        Assert.Null(await store.GetSettledAsync("EVNT-A1"));
+        await store.SettleAsync("EVNT-A1", "booking.scheduled", SettledAs.Processed, T0.AddMinutes(3));
+        Assert.Equal(BeginOutcome.AlreadyDone, await store.TryBeginAsync("EVNT-A1", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
+        Assert.Equal(SettledAs.Processed, await store.GetSettledAsync("EVNT-A1"));
     }
 
     [Theory]
     [MemberData(nameof(Stores))]
-    public void Failures_release_the_id_and_are_counted_unless_the_sender_hung_up(string kind)
+    public async Task Failures_release_the_id_and_are_counted_unless_the_sender_hung_up(string kind)
     {
         using var store = Open(kind);
 
-        Assert.Equal(0, store.RecordFailure("EVNT-NEVERSEEN", T0));
-        store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
-        Assert.Equal(1, store.RecordFailure("EVNT-F1", T0));
-        Assert.Equal(BeginOutcome.Started, store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2)));
-        Assert.Equal(1, store.RecordFailure("EVNT-F1", T0, counts: false));
-        store.TryBegin("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
-        Assert.Equal(2, store.RecordFailure("EVNT-F1", T0));
+        Assert.Equal(0, await store.RecordFailureAsync("EVNT-NEVERSEEN", T0));
+        await store.TryBeginAsync("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
+        Assert.Equal(1, await store.RecordFailureAsync("EVNT-F1", T0));
+        Assert.Equal(BeginOutcome.Started, await store.TryBeginAsync("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2)));
+        Assert.Equal(1, await store.RecordFailureAsync("EVNT-F1", T0, counts: false));
+        await store.TryBeginAsync("EVNT-F1", "booking.scheduled", T0, T0.AddMinutes(2));
+        Assert.Equal(2, await store.RecordFailureAsync("EVNT-F1", T0));
     }
 
     [Theory]
     [MemberData(nameof(Stores))]
-    public void Quarantine_entries_keep_the_body_and_leave_the_list_once_replayed(string kind)
+    public async Task Quarantine_entries_keep_the_body_and_leave_the_list_once_replayed(string kind)
     {
         using var store = Open(kind);
 
-        var first = store.Quarantine(null, null, "not JSON", [1, 2, 3], T0);
-        var second = store.Quarantine("EVNT-Q2", "booking.canceled", "handler failed", [4], T0.AddSeconds(1));
-        store.MarkReplayed(first, T0.AddMinutes(5));
+        var first = await store.QuarantineAsync(null, null, "not JSON", new byte[] { 1, 2, 3 }, T0);
+        var second = await store.QuarantineAsync("EVNT-Q2", "booking.canceled", "handler failed", new byte[] { 4 }, T0.AddSeconds(1));
+        await store.MarkReplayedAsync(first, T0.AddMinutes(5));
 
-        var waiting = Assert.Single(store.ListQuarantine());
+        var waiting = Assert.Single(await store.ListQuarantineAsync());
         Assert.Equal((second, "EVNT-Q2", "booking.canceled"), (waiting.Id, waiting.EventId, waiting.EventType));
         Assert.Equal([4], waiting.Body);
-        Assert.Equal(2, store.ListQuarantine(includeReplayed: true).Count);
-        Assert.Equal(T0.AddMinutes(5), store.GetQuarantined(first)!.ReplayedAt);
-        Assert.Null(store.GetQuarantined(second + 10));
+        Assert.Equal(2, (await store.ListQuarantineAsync(includeReplayed: true)).Count);
+        Assert.Equal(T0.AddMinutes(5), (await store.GetQuarantinedAsync(first))!.ReplayedAt);
+        Assert.Null(await store.GetQuarantinedAsync(second + 10));
     }
 
     [Fact]
-    public async Task Concurrent_claims_and_settles_on_one_file_give_one_owner_per_id_and_survive_reopening()
+    public async Task Concurrent_claims_and_settles_from_two_stores_on_one_file_give_one_owner_per_id_and_survive_reopening()
     {
         var path = Path.Combine(Path.GetTempPath(), $"oncehub-store-{Guid.NewGuid():N}.db");
         try
         {
-            // 200 ids, every fourth delivered twice: 250 claims from 32 workers on one file, so duplicates of
-            // one id race each other for the claim.
+            // 200 ids, every fourth delivered twice: 250 claims from 32 workers through two stores on one file
+            // (as two receiver processes would), so duplicates of one id race each other for the claim, in one
+            // writer's batch or across the two writers.
             var deliveries = new System.Collections.Concurrent.ConcurrentQueue<int>(
                 Enumerable.Range(0, 200).SelectMany(i => i % 4 == 0 ? new[] { i, i } : new[] { i }).OrderBy(i => (i * 7919) % 251));
             var outcomes = new System.Collections.Concurrent.ConcurrentBag<(int Id, BeginOutcome Outcome)>();
-            using (var store = new SqliteEventStore(path))
+            using (var one = new SqliteEventStore(path))
+            using (var two = new SqliteEventStore(path))
             {
-                var workers = Enumerable.Range(0, 32).Select(_ => Task.Run(() =>
+                var workers = Enumerable.Range(0, 32).Select(worker => Task.Run(async () =>
                 {
+                    var store = worker % 2 == 0 ? one : two;
                     while (deliveries.TryDequeue(out var i))
                     {
-                        var outcome = store.TryBegin($"EVNT-C{i}", "booking.scheduled", T0, T0.AddMinutes(2));
+                        var outcome = await store.TryBeginAsync($"EVNT-C{i}", "booking.scheduled", T0, T0.AddMinutes(2));
                         outcomes.Add((i, outcome));
                         if (outcome == BeginOutcome.Started)
                         {
-                            store.Settle($"EVNT-C{i}", "booking.scheduled", i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, T0);
+                            await store.SettleAsync($"EVNT-C{i}", "booking.scheduled", i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, T0);
                         }
                     }
                 })).ToArray();
@@ -99,13 +102,48 @@ public sealed class EventStoreTests
             using var reopened = new SqliteEventStore(path);
             for (var i = 0; i < 200; i++)
             {
-                Assert.Equal(i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, reopened.GetSettled($"EVNT-C{i}"));
-                Assert.Equal(BeginOutcome.AlreadyDone, reopened.TryBegin($"EVNT-C{i}", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
+                Assert.Equal(i % 5 == 0 ? SettledAs.Ignored : SettledAs.Processed, await reopened.GetSettledAsync($"EVNT-C{i}"));
+                Assert.Equal(BeginOutcome.AlreadyDone, await reopened.TryBeginAsync($"EVNT-C{i}", "booking.scheduled", T0.AddHours(1), T0.AddHours(2)));
             }
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Dispose_stores_every_operation_already_queued()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"oncehub-store-{Guid.NewGuid():N}.db");
+        try
+        {
+            Task[] pending;
+            using (var store = new SqliteEventStore(path))
+            {
+                // Not awaited: the writer is still working through them when Dispose is called.
+                pending = [.. Enumerable.Range(0, 500).Select(i => store.SettleAsync($"EVNT-D{i}", "booking.scheduled", SettledAs.Processed, T0).AsTask())];
+            }
+            await Task.WhenAll(pending);
+
+            using var reopened = new SqliteEventStore(path);
+            for (var i = 0; i < 500; i++)
+            {
+                Assert.Equal(SettledAs.Processed, await reopened.GetSettledAsync($"EVNT-D{i}"));
+            }
+            await Assert.ThrowsAsync<ObjectDisposedException>(async () =>
+            {
+                var closed = new SqliteEventStore(null);
+                closed.Dispose();
+                await closed.GetSettledAsync("EVNT-D0");
+            });
+        }
+        finally
+        {
             foreach (var file in new[] { path, path + "-wal", path + "-shm" })
             {
                 File.Delete(file);

@@ -14,17 +14,17 @@ public sealed class OnceHubWebhookStoreHealthCheck(IEventStore store) : IHealthC
     // A well-formed id that OnceHub never sends (its ids are not this long and not this word): only a read.
     private const string ProbeId = "EVNT-healthprobe0000000000000000000000";
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            store.GetSettled(ProbeId);
-            return Task.FromResult(HealthCheckResult.Healthy($"{store.GetType().Name} answers"));
+            await store.GetSettledAsync(ProbeId).ConfigureAwait(false);
+            return HealthCheckResult.Healthy($"{store.GetType().Name} answers");
         }
         catch (Exception ex)
         {
             // The message names the store and the failure; a store never puts a secret in an exception.
-            return Task.FromResult(HealthCheckResult.Unhealthy($"{store.GetType().Name} does not answer: {ex.Message}", ex));
+            return HealthCheckResult.Unhealthy($"{store.GetType().Name} does not answer: {ex.Message}", ex);
         }
     }
 }

@@ -76,7 +76,10 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
         }
         http.Response.StatusCode = result.StatusCode;
         http.Response.ContentType = "text/plain; charset=utf-8";
-        await http.Response.WriteAsync(result.Message, http.RequestAborted).ConfigureAwait(false);
+        // A known length: one write with the headers instead of a chunked body and its terminator.
+        var message = System.Text.Encoding.UTF8.GetBytes(result.Message);
+        http.Response.ContentLength = message.Length;
+        await http.Response.Body.WriteAsync(message, http.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)

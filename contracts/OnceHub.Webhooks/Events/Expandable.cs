@@ -90,24 +90,8 @@ public sealed class StringEnumConverter<T> : JsonConverter<T> where T : IStringE
         {
             throw new JsonException($"expected a string for {typeof(T).Name}, got {reader.TokenType}");
         }
-        var value = T.FromValue(reader.GetString()!);
-        if (!value.IsKnown)
-        {
-            UnknownStringEnums.Seen++;
-        }
-        return value;
+        return T.FromValue(reader.GetString()!);
     }
 
     public override void Write(Utf8JsonWriter writer, T value, JsonSerializerOptions options) => writer.WriteStringValue(value.Value);
-}
-
-/// <summary>
-/// Counts, per thread, the string-enum values read that the schema does not document: the receiver's cheap
-/// screen (a typed read) uses it to tell a document that surely conforms from one that needs the full
-/// schema check before the answer.
-/// </summary>
-internal static class UnknownStringEnums
-{
-    [ThreadStatic]
-    internal static int Seen;
 }

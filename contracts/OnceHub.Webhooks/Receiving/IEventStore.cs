@@ -37,33 +37,35 @@ public sealed record QuarantinedEvent(long Id, string? EventId, string? EventTyp
 /// The receiver's memory of event ids: which are settled (processed, ignored, quarantined), which are being
 /// processed right now (an in-flight mark that expires after a lease, so a crash cannot leave an id stuck),
 /// how often the handler failed on each, and the quarantine. Implementations must make
-/// <see cref="TryBegin"/> atomic: two deliveries of one id never both get <see cref="BeginOutcome.Started"/>
-/// while a lease runs.
+/// <see cref="TryBeginAsync"/> atomic: two deliveries of one id never both get <see cref="BeginOutcome.Started"/>
+/// while a lease runs. Every method is asynchronous so that a durable store can wait for its disk (and
+/// group the writes of concurrent deliveries) without holding a thread; a completed task means the change
+/// is stored.
 /// </summary>
 public interface IEventStore : IDisposable
 {
     /// <summary>Claims <paramref name="eventId"/> for processing until <paramref name="leaseUntil"/>.</summary>
-    BeginOutcome TryBegin(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil);
+    ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil);
 
     /// <summary>Settles the id and clears its in-flight mark.</summary>
-    void Settle(string eventId, string eventType, SettledAs how, DateTimeOffset now);
+    ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now);
 
     /// <summary>
     /// Clears the in-flight mark after the handler did not finish and returns the id's failure count so far;
     /// <paramref name="counts"/> false (the sender hung up) releases the id without counting a failure.
     /// </summary>
-    int RecordFailure(string eventId, DateTimeOffset now, bool counts = true);
+    ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true);
 
     /// <summary>Stores a body in quarantine and returns the entry number.</summary>
-    long Quarantine(string? eventId, string? eventType, string reason, ReadOnlySpan<byte> body, DateTimeOffset now);
+    ValueTask<long> QuarantineAsync(string? eventId, string? eventType, string reason, ReadOnlyMemory<byte> body, DateTimeOffset now);
 
     /// <summary>Quarantine entries, oldest first; replayed ones only when asked.</summary>
-    IReadOnlyList<QuarantinedEvent> ListQuarantine(bool includeReplayed = false);
+    ValueTask<IReadOnlyList<QuarantinedEvent>> ListQuarantineAsync(bool includeReplayed = false);
 
-    QuarantinedEvent? GetQuarantined(long id);
+    ValueTask<QuarantinedEvent?> GetQuarantinedAsync(long id);
 
-    void MarkReplayed(long id, DateTimeOffset now);
+    ValueTask MarkReplayedAsync(long id, DateTimeOffset now);
 
     /// <summary>How the id was settled, or null when it was not (yet).</summary>
-    SettledAs? GetSettled(string eventId);
+    ValueTask<SettledAs?> GetSettledAsync(string eventId);
 }

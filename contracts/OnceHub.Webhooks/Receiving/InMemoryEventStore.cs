@@ -16,7 +16,7 @@ public sealed class InMemoryEventStore : IEventStore
     // One lock for both maps: claims must be atomic, and the store is far from any hot contention point.
     private readonly Lock _gate = new();
 
-    public BeginOutcome TryBegin(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil)
+    public ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil)
     {
         lock (_gate)
         {
@@ -33,60 +33,61 @@ public sealed class InMemoryEventStore : IEventStore
             {
                 _events[eventId] = new Entry(entry?.Type ?? eventType, State.InFlight, leaseUntil, entry?.Failures ?? 0, null);
             }
-            return outcome;
+            return ValueTask.FromResult(outcome);
         }
     }
 
-    public void Settle(string eventId, string eventType, SettledAs how, DateTimeOffset now)
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now)
     {
         lock (_gate)
         {
             _events.TryGetValue(eventId, out var entry);
             _events[eventId] = new Entry(entry?.Type ?? eventType, State.Settled, null, entry?.Failures ?? 0, how);
         }
+        return ValueTask.CompletedTask;
     }
 
-    public int RecordFailure(string eventId, DateTimeOffset now, bool counts = true)
+    public ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true)
     {
         lock (_gate)
         {
             if (!_events.TryGetValue(eventId, out var entry))
             {
-                return 0;
+                return ValueTask.FromResult(0);
             }
             var failures = entry.Failures + (counts ? 1 : 0);
             _events[eventId] = entry with { State = State.Failed, LeaseUntil = null, Failures = failures };
-            return failures;
+            return ValueTask.FromResult(failures);
         }
     }
 
-    public long Quarantine(string? eventId, string? eventType, string reason, ReadOnlySpan<byte> body, DateTimeOffset now)
+    public ValueTask<long> QuarantineAsync(string? eventId, string? eventType, string reason, ReadOnlyMemory<byte> body, DateTimeOffset now)
     {
         lock (_gate)
         {
             var id = _quarantine.Count + 1L;
             _quarantine.Add(new QuarantinedEvent(id, eventId, eventType, reason, now, body.ToArray(), null));
-            return id;
+            return ValueTask.FromResult(id);
         }
     }
 
-    public IReadOnlyList<QuarantinedEvent> ListQuarantine(bool includeReplayed = false)
+    public ValueTask<IReadOnlyList<QuarantinedEvent>> ListQuarantineAsync(bool includeReplayed = false)
     {
         lock (_gate)
         {
-            return [.. _quarantine.Where(q => includeReplayed || q.ReplayedAt is null)];
+            return ValueTask.FromResult<IReadOnlyList<QuarantinedEvent>>([.. _quarantine.Where(q => includeReplayed || q.ReplayedAt is null)]);
         }
     }
 
-    public QuarantinedEvent? GetQuarantined(long id)
+    public ValueTask<QuarantinedEvent?> GetQuarantinedAsync(long id)
     {
         lock (_gate)
         {
-            return id >= 1 && id <= _quarantine.Count ? _quarantine[(int)(id - 1)] : null;
+            return ValueTask.FromResult(id >= 1 && id <= _quarantine.Count ? _quarantine[(int)(id - 1)] : null);
         }
     }
 
-    public void MarkReplayed(long id, DateTimeOffset now)
+    public ValueTask MarkReplayedAsync(long id, DateTimeOffset now)
     {
         lock (_gate)
         {
@@ -95,13 +96,14 @@ public sealed class InMemoryEventStore : IEventStore
                 _quarantine[(int)(id - 1)] = _quarantine[(int)(id - 1)] with { ReplayedAt = now };
             }
         }
+        return ValueTask.CompletedTask;
     }
 
-    public SettledAs? GetSettled(string eventId)
+    public ValueTask<SettledAs?> GetSettledAsync(string eventId)
     {
         lock (_gate)
         {
-            return _events.TryGetValue(eventId, out var entry) ? entry.How : null;
+            return ValueTask.FromResult(_events.TryGetValue(eventId, out var entry) ? entry.How : null);
         }
     }
 

@@ -87,12 +87,45 @@ public sealed class SignatureVerifier
 
     public SignatureCheck Verify(ReadOnlySpan<char> header, ReadOnlySpan<byte> body)
     {
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        var check = CheckHeader(header, out var t, expected);
+        if (!check.IsValid)
+        {
+            return check;
+        }
+
+        Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        for (var i = 0; i < _keys.Length; i++)
+        {
+            WebhookSigner.Compute(_keys[i], t, body, actual);
+            if (CryptographicOperations.FixedTimeEquals(actual, expected))
+            {
+                return new SignatureCheck(SignatureFailure.None, "valid", check.Timestamp, i);
+            }
+        }
+        return Fail(SignatureFailure.Mismatch, "Oncehub-Signature does not match the body with any configured secret", check.Timestamp);
+    }
+
+    /// <summary>
+    /// Every check that needs no body: presence, form, timestamp within tolerance, signature as 64 hex
+    /// characters. Valid means only the MAC over the body is left to compare (<see cref="SignatureCheck.SecretIndex"/> is -1),
+    /// so a receiver can refuse a bad header before reading the body.
+    /// </summary>
+    public SignatureCheck CheckHeader(ReadOnlySpan<char> header)
+    {
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        return CheckHeader(header, out _, expected);
+    }
+
+    private SignatureCheck CheckHeader(ReadOnlySpan<char> header, out ReadOnlySpan<char> t, Span<byte> expected)
+    {
+        t = default;
         if (header.IsWhiteSpace())
         {
             return Fail(SignatureFailure.MissingHeader, "no Oncehub-Signature header");
         }
 
-        ReadOnlySpan<char> t = default, s = default;
+        ReadOnlySpan<char> s = default;
         bool haveT = false, haveS = false;
         foreach (var range in header.Split(','))
         {
@@ -139,7 +172,6 @@ public sealed class SignatureVerifier
             return Fail(SignatureFailure.MissingSignature, "Oncehub-Signature has no 's' (signature) part", timestamp);
         }
 
-        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
         if (s.Length != MacHexLength
             || Convert.FromHexString(s, expected, out _, out var written) != OperationStatus.Done
             || written != expected.Length)
@@ -155,16 +187,7 @@ public sealed class SignatureVerifier
                 $"Oncehub-Signature timestamp is {distance} s from now, beyond the {_toleranceSeconds} s tolerance", timestamp);
         }
 
-        Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
-        for (var i = 0; i < _keys.Length; i++)
-        {
-            WebhookSigner.Compute(_keys[i], t, body, actual);
-            if (CryptographicOperations.FixedTimeEquals(actual, expected))
-            {
-                return new SignatureCheck(SignatureFailure.None, "valid", timestamp, i);
-            }
-        }
-        return Fail(SignatureFailure.Mismatch, "Oncehub-Signature does not match the body with any configured secret", timestamp);
+        return new SignatureCheck(SignatureFailure.None, "header valid; body not checked", timestamp, -1);
     }
 
     private static bool IsAsciiDigits(ReadOnlySpan<char> value) => !value.ContainsAnyExceptInRange('0', '9');

@@ -29,7 +29,9 @@ public static class Receive
     private const string Target = "≥ 0.5× bare, p99 ≤ 10 ms";
     private const int Concurrency = 32;
     private const int Seconds = 10;
-    private const int WarmUpSeconds = 3;
+    // Long enough for the tiered JIT to finish with the library's code paths (schema validation runs only 100
+    // times a second, so its methods reach the optimised tier late): a receiver is measured as it runs for days.
+    private const int WarmUpSeconds = 15;
     private const int ProfileEvents = 5000;
 
     public static async Task<Figure> RunAsync()
@@ -149,17 +151,22 @@ public static class Receive
             return clock.Elapsed.TotalMicroseconds / (bodies.Length - 1);
         }
 
+        // The store's throughput: every claim queued at once, then every settle, as a loaded receiver would.
+        double Concurrently()
+        {
+            var clock = Stopwatch.StartNew();
+            Task.WhenAll(ids.Select(id => store.TryBeginAsync(id, "booking.scheduled", now, now.AddMinutes(2)).AsTask())).GetAwaiter().GetResult();
+            Task.WhenAll(ids.Select(id => store.SettleAsync(id, "booking.scheduled", SettledAs.Processed, now).AsTask())).GetAwaiter().GetResult();
+            return clock.Elapsed.TotalMicroseconds / ids.Length;
+        }
+
         return
         [
             ("verify", Time(i => verifier.Verify(headers[i], bodies[i]))),
             ("parse envelope", Time(i => System.Text.Json.JsonDocument.Parse(bodies[i]).Dispose())),
             ("schema validation", Time(i => validator.Check(bodies[i]))),
             ("typed read", Time(i => Webhooks.Events.OnceHubEvent.Parse(bodies[i]))),
-            ("SQLite file claim + settle", Time(i =>
-            {
-                store.TryBegin(ids[i], "booking.scheduled", now, now.AddMinutes(2));
-                store.Settle(ids[i], "booking.scheduled", SettledAs.Processed, now);
-            })),
+            ("SQLite file claim + settle (all events at once, group commit)", Concurrently()),
             ("whole pipeline, in-memory store", Time(i => pipeline.ReceiveAsync(headers[i], bodies[i]).GetAwaiter().GetResult())),
         ];
     }
