@@ -9,15 +9,14 @@ namespace OnceHub.Account;
 /// slow poller can lose every round to faster ones. So each waiter first takes a ticket, a file in
 /// the queue folder named by its arrival time and held locked while it waits and works, and waits
 /// for the ticket just before its own to be released; only the oldest ticket tries the OS lock. A
-/// waiter checks its predecessor's ticket with one cheap system call per poll (no folder listing),
-/// so a long queue costs little CPU. The OS releases a dead process's ticket, so a crash never
-/// blocks the queue: the next waiter sees the ticket unlocked and removes it.
+/// waiter blocks in flock(2) on its predecessor's ticket (on Windows it polls), so the kernel wakes it
+/// the moment the ticket is released and a long queue costs no CPU. The OS releases a dead process's
+/// ticket, so a crash never blocks the queue: the next waiter sees the ticket unlocked and removes it.
 /// </summary>
 internal sealed class FairFileLock
 {
     private const string TicketExtension = ".wait";
-    private const int FirstPollMs = 1;
-    private const int LastPollMs = 8;
+    private const int PollMs = 8;
     private readonly string _lockPath;
     private readonly string _queueDirectory;
 
@@ -112,7 +111,7 @@ internal sealed class FairFileLock
                 }
 
                 ThrowIfPast(deadline, "waiting in line");
-                Thread.Sleep(LastPollMs);
+                Thread.Sleep(PollMs);
             }
         }
 
@@ -122,23 +121,66 @@ internal sealed class FairFileLock
             return; // gone already: its waiter finished
         }
 
-        try
-        {
-            // Polls start fast and slow down: a long wait means a long queue ahead, where a few
-            // milliseconds more cost nothing, while 64 waiters polling every millisecond would take the
-            // CPU the holder needs.
-            for (var poll = FirstPollMs; Native.Flock(fd, Native.LockExclusive | Native.LockNonBlocking) != 0; poll = Math.Min(2 * poll, LastPollMs))
-            {
-                ThrowIfPast(deadline, "waiting in line");
-                Thread.Sleep(poll);
-            }
-
-            // Nobody holds it any more. A ticket finished normally is already unlinked; a dead one is removed here.
-            TryDelete(path);
-        }
-        finally
+        if (Native.Flock(fd, Native.LockExclusive | Native.LockNonBlocking) == 0)
         {
             _ = Native.Close(fd);
+            // Nobody holds it any more. A ticket finished normally is already unlinked; a dead one is removed here.
+            TryDelete(path);
+            return;
+        }
+
+        // Still held: block in flock(2) on a thread of its own, so that the kernel wakes this waiter the
+        // moment its predecessor lets go (polling cost up to a poll interval per hand-over, and 64 writers
+        // pass the lock 64 times), while this thread keeps the deadline.
+        var waiter = new ReleaseWaiter(fd);
+        if (!waiter.Wait(deadline))
+        {
+            throw new TimeoutException("waiting in line");
+        }
+
+        if (waiter.Released)
+        {
+            TryDelete(path);
+        }
+        else
+        {
+            // flock(2) itself failed (not a release): look at the line again after a pause.
+            Thread.Sleep(PollMs);
+        }
+    }
+
+    /// <summary>
+    /// A blocking flock(2) on a descriptor it owns and closes. A waiter that gives up at its deadline leaves
+    /// the thread blocked until the ticket is released (its holder finishes or dies); it then closes the
+    /// descriptor and ends, holding nothing.
+    /// </summary>
+    private sealed class ReleaseWaiter
+    {
+        private const int Interrupted = 4; // EINTR: the runtime's own signals can interrupt a blocking call
+        private readonly int _fd;
+        private readonly ManualResetEventSlim _done = new();
+
+        public ReleaseWaiter(int fd)
+        {
+            _fd = fd;
+            new Thread(Run) { IsBackground = true, Name = "account lock waiter" }.Start();
+        }
+
+        public bool Released { get; private set; }
+
+        public bool Wait(long deadline) =>
+            _done.Wait(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64)));
+
+        private void Run()
+        {
+            int result;
+            while ((result = Native.Flock(_fd, Native.LockExclusive)) != 0 && Marshal.GetLastPInvokeError() == Interrupted)
+            {
+            }
+
+            Released = result == 0;
+            _ = Native.Close(_fd);
+            _done.Set();
         }
     }
 

@@ -67,6 +67,38 @@ public sealed class AccountFolderTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_waits_for_a_live_ticket_ahead_of_it_and_goes_on_when_it_is_released_or_gives_up_at_its_deadline()
+    {
+        var queue = Path.Combine(_dir, FileAccountStore.QueueDirectoryName);
+        Directory.CreateDirectory(queue);
+        // A live waiter ahead: an older ticket held locked, as a process in line holds its own.
+        var ahead = Path.Combine(queue, $"{1:D19}-{1:D10}-{Guid.NewGuid():N}.wait");
+        var held = new FileStream(ahead, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        try
+        {
+            var impatient = new FileAccountStore(_dir, new AccountStoreOptions { LockTimeout = TimeSpan.FromMilliseconds(300) });
+            var error = Assert.Throws<AccountStoreException>(() => impatient.Create("late", "https://h.example.com", ["booking"]));
+            Assert.Contains("stayed locked", error.Message, StringComparison.Ordinal);
+            Assert.Contains("waiting in line", error.Message, StringComparison.Ordinal);
+
+            var patient = new FileAccountStore(_dir, new AccountStoreOptions { LockTimeout = TimeSpan.FromSeconds(30) });
+            var waiting = Task.Run(() => patient.Create("patient", "https://h.example.com", ["booking"]));
+            await Task.Delay(200);
+            Assert.False(waiting.IsCompleted); // still in line behind the held ticket
+            held.Dispose();
+            File.Delete(ahead);
+            Assert.True((await waiting.WaitAsync(TimeSpan.FromSeconds(30))).IsSuccess);
+        }
+        finally
+        {
+            held.Dispose();
+        }
+
+        Assert.Equal(["patient"], new FileAccountStore(_dir).Snapshot().Select(w => w.Name));
+        Assert.Empty(Directory.GetFiles(queue));
+    }
+
+    [Fact]
     public void A_journal_line_cut_short_by_a_crash_is_ignored_and_cut_off_by_the_next_writer()
     {
         var store = new FileAccountStore(_dir);
