@@ -66,8 +66,9 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
             // Strangers can send these at will: Information, with the reason but never the header's value.
             logger.LogInformation("Refused a delivery with {StatusCode}: {Reason}", result.StatusCode, result.Message);
         }
-        else
+        else if (logger.IsEnabled(LogLevel.Debug))
         {
+            // Checked first: the call would box its values and allocate their array on every delivery.
             logger.LogDebug("Answered a delivery with {StatusCode} ({Outcome})", result.StatusCode, result.Outcome);
         }
         foreach (var observe in observers)
