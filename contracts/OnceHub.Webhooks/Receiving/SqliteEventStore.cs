@@ -6,8 +6,7 @@ namespace OnceHub.Webhooks;
 
 /// <summary>
 /// <see cref="IEventStore"/> in SQLite (WAL): durable across restarts with a file, or in memory for the
-/// lifetime of the object. One table of event ids (state, lease, failure count; keyed by the id alone, so a
-/// new id writes one B-tree, not a table and an index) and one quarantine table.
+/// lifetime of the object. One table of event ids (state, lease, failure count) and one quarantine table.
 /// A claim is one atomic upsert, so several receiver processes may share one file.
 /// </summary>
 /// <remarks>
@@ -330,9 +329,17 @@ public sealed class SqliteEventStore : IEventStore
     // After a failed statement SQLite may have ended the transaction itself; a rollback then has nothing to undo.
     private void Rollback()
     {
-        if (!_connection.Handle!.IsInvalid && SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+        try
         {
-            Execute(_connection, "ROLLBACK");
+            if (SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            {
+                Execute(_connection, "ROLLBACK");
+            }
+        }
+        catch (SqliteException)
+        {
+            // Not thrown on: the operations already carry the error that led here, and the writer thread must
+            // live on for the next batch (SQLite undoes what is left when the connection closes).
         }
     }
 

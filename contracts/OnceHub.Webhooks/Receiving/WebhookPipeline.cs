@@ -207,11 +207,7 @@ public sealed class WebhookPipeline
             return new ReceiveResult(ReceiveOutcome.Ignored, StatusCodes.Status200OK, $"ignored: unknown event type '{type}'");
         }
 
-        // 4. A known type whose data breaks the schema is still handled: OnceHub's shape evolves (a new
-        // enum value, a field that changed type), and refusing it would lose the event. The check only logs.
-        QueueSchemaCheck(body, id, type);
-
-        // 5. Claim the id: settled before → duplicate; another delivery handling it → 409, retried later.
+        // 4. Claim the id: settled before → duplicate; another delivery handling it → 409, retried later.
         switch (await _store.TryBeginAsync(id, type, now, now + _options.InFlightLease).ConfigureAwait(false))
         {
             case BeginOutcome.AlreadyDone:
@@ -220,6 +216,11 @@ public sealed class WebhookPipeline
                 return new ReceiveResult(ReceiveOutcome.InFlight, StatusCodes.Status409Conflict,
                     "another delivery of this event is being processed; retry later");
         }
+
+        // 5. A known type whose data breaks the schema is still handled: OnceHub's shape evolves (a new enum
+        // value, a field that changed type), and refusing it would lose the event. The check only logs, and
+        // only for the delivery that owns the id (a redelivery's findings were logged the first time).
+        QueueSchemaCheck(body, id, type);
 
         // 6. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
         // event, so that one poison event cannot get the webhook disabled.
