@@ -146,7 +146,8 @@ public static class WebhookRules
 
         if (query.After is not null && query.Before is not null)
         {
-            return ApiError.Invalid("after,before", "Use either 'after' or 'before' as a cursor, not both");
+            // "param" names one parameter (OnceHub's error model): the second cursor is the one to drop.
+            return ApiError.Invalid("before", "Use either 'after' or 'before' as a cursor, not both");
         }
 
         return AccountResult<ListQuery>.Ok(query);

@@ -39,7 +39,7 @@ internal sealed class HttpWebhookApi : IWebhookApi
             UserAgent = "OnceHubStack-client",
         };
         _rest = new RestClient(restOptions);
-        _rest.AddDefaultHeader("API-Key", options.ApiKey);
+        _rest.AddDefaultHeader(ApiAuthentication.HeaderName, options.ApiKey);
         _rest.AddDefaultHeader("Accept", "application/json");
         _pacer = RequestPacer.Acquire(options);
         _idempotent = ResiliencePipelines.Idempotent(options, _pacer, log);

@@ -14,7 +14,7 @@ namespace OnceHub.Emulator;
 /// </summary>
 public static class EmulatorCommandLine
 {
-    public const string ApiKeyVariable = "ONCEHUB_API_KEY";
+    public const string ApiKeyVariable = ApiAuthentication.KeyVariable;
 
     /// <summary>Bad input (unknown flag, bad value, missing key). System.CommandLine's own default is 1.</summary>
     public const int BadInputExitCode = 2;

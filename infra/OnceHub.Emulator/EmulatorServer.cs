@@ -17,7 +17,7 @@ namespace OnceHub.Emulator;
 /// </summary>
 public sealed class EmulatorServer : IAsyncDisposable
 {
-    private const string ApiKeyHeader = "API-Key";
+    private const string ApiKeyHeader = ApiAuthentication.HeaderName;
     private const string RequestIdHeader = "Request-Id";
     private const string DroppedKey = "oncehub.dropped";
 
@@ -216,7 +216,7 @@ public sealed class EmulatorServer : IAsyncDisposable
 
             if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expectedKey))
             {
-                await WriteError(ctx, new ApiError(401, ApiErrorTypes.Authentication, "Invalid API key provided"));
+                await WriteError(ctx, new ApiError(401, ApiErrorTypes.Authentication, ApiAuthentication.InvalidKeyMessage));
                 return;
             }
 

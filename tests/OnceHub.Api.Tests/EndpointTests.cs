@@ -62,7 +62,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => client.ListAsync());
         Assert.Equal(401, ex.StatusCode);
         Assert.Equal(ApiErrorTypes.Authentication, ex.Type);
-        Assert.Equal("Invalid API key provided", ex.Message);
+        Assert.Equal("Invalid API key.", ex.Message);
         Secrets.AssertAbsent(ex, wrongKey, Harness.ApiKey);
         Assert.All(h.Log, line => Secrets.AssertAbsent(line, wrongKey, Harness.ApiKey));
     }
@@ -135,7 +135,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
 
         await ExpectError(http.GetAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
         await ExpectError(http.DeleteAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
-        await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", "after,before", "not both");
+        await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", "before", "not both");
         await ExpectError(http.GetAsync("webhooks?limit=0"), 400, "invalid_request_error", "limit", "between 1 and 100");
         await ExpectError(http.GetAsync("webhooks?limit=101"), 400, "invalid_request_error", "limit", "between 1 and 100");
         await ExpectError(http.GetAsync("webhooks?limit=ten"), 400, "invalid_request_error", "limit", "between 1 and 100");

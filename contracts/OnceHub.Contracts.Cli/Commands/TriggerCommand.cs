@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Http.Json;
+using OnceHub.Account;
 using OnceHub.Events;
 using OnceHub.LocalDelivery;
 
@@ -12,7 +13,7 @@ namespace OnceHub.Contracts.Cli.Commands;
 /// </summary>
 internal static class TriggerCommand
 {
-    public const string ApiKeyVariable = "ONCEHUB_API_KEY";
+    public const string ApiKeyVariable = ApiAuthentication.KeyVariable;
 
     public static Command Create()
     {
@@ -139,7 +140,7 @@ internal static class TriggerCommand
         // The local-delivery routes sit beside the API, outside /v2: the API returns no secrets on reads.
         var root = new Uri(api.GetLeftPart(UriPartial.Authority));
         using var http = new HttpClient { BaseAddress = root, Timeout = TimeSpan.FromMinutes(2) };
-        http.DefaultRequestHeaders.Add("API-Key", key);
+        http.DefaultRequestHeaders.Add(ApiAuthentication.HeaderName, key);
         FanOutJson? result;
         try
         {

@@ -45,9 +45,9 @@ public static class LocalDeliveryEndpoints
         var routes = app.MapGroup(LocalDeliveryRoutes.Events);
         routes.AddEndpointFilter(async (context, next) =>
             // The API's key guards these routes too: a trigger makes the emulator sign with the webhooks' secrets.
-            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(context.HttpContext.Request.Headers["API-Key"].ToString()), expectedKey)
+            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(context.HttpContext.Request.Headers[ApiAuthentication.HeaderName].ToString()), expectedKey)
                 ? await next(context)
-                : Error(401, ApiErrorTypes.Authentication, "Invalid API key provided", null));
+                : Error(401, ApiErrorTypes.Authentication, ApiAuthentication.InvalidKeyMessage, null));
         // Typed as a Delegate: a lambda of HttpContext alone would bind as a RequestDelegate and drop the IResult.
         routes.MapPost("", (Func<HttpContext, Task<IResult>>)(ctx => TriggerAsync(ctx, deliverer)));
         routes.MapGet("/{eventId}", (string eventId) =>

@@ -25,7 +25,7 @@ public static class ProviderConfig
     public const string ApiKey = "apiKey";
     public const string ApiUrl = "apiUrl";
     public const string AllowInsecureUrls = "allowInsecureUrls";
-    public const string ApiKeyEnvironmentVariable = "ONCEHUB_API_KEY";
+    public const string ApiKeyEnvironmentVariable = OnceHub.Account.ApiAuthentication.KeyVariable;
 
     private const string VariablePrefix = Package + ":config:";
 
