@@ -231,11 +231,11 @@ public sealed class LocalDeliverer : IDisposable
 
     private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
     {
-        var disabled = _store.Disabled();
+        var disabled = await _store.DisabledAsync().ConfigureAwait(false);
         var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
         var now = Options.Time.Clock.GetUtcNow();
-        var claimed = _store.AddDeliveries(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
-            now, NextClaimToken(), LeaseUntil());
+        var claimed = await _store.AddDeliveriesAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
+            now, NextClaimToken(), LeaseUntil()).ConfigureAwait(false);
         var byWebhook = enabled.ToDictionary(w => w.Id, StringComparer.Ordinal);
         var outcomes = new WebhookOutcome?[claimed.Count];
         var records = new List<AttemptRecord>(claimed.Count);
@@ -243,7 +243,7 @@ public sealed class LocalDeliverer : IDisposable
             new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
             async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
-        _store.RecordAttempts(records);
+        await _store.RecordAttemptsAsync(records).ConfigureAwait(false);
         var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
         var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
             ? outcome
@@ -279,7 +279,7 @@ public sealed class LocalDeliverer : IDisposable
         var record = new AttemptRecord(delivery, slot, now, result, verdict, nextDue);
         if (batch is null)
         {
-            _store.RecordAttempts([record]);
+            await _store.RecordAttemptsAsync([record]).ConfigureAwait(false);
         }
         else
         {
