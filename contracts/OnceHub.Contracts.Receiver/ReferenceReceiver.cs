@@ -59,6 +59,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly IEventStore _store;
+    private int _disposed;
     private readonly int[] _counts = new int[Enum.GetValues<ReceiveOutcome>().Length];
 
     private ReferenceReceiver(WebApplication app, IEventStore store, WebhookPipeline pipeline)
@@ -181,6 +182,11 @@ public sealed class ReferenceReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent, as disposal should be: a test may stop a receiver early and its scope dispose it again.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _app.StopAsync();
         await _app.DisposeAsync();
         _store.Dispose();

@@ -1,6 +1,6 @@
 using System.Net;
-using System.Net.Sockets;
 using OnceHub.Contracts.Receiver;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery.Tests;
@@ -11,7 +11,7 @@ public class AccountReceiverTests
     [Fact]
     public async Task The_receiver_answers_each_webhook_path_of_the_account_with_that_webhooks_secret()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var account = new TempAccount();
         // The dev stack's shape: <receiverUrl>/bookings and <receiverUrl>/conversations.
         var bookings = account.Add("bookings", $"http://127.0.0.1:{port}/webhooks/oncehub/bookings", "booking");
@@ -64,12 +64,5 @@ public class AccountReceiverTests
         Assert.False(File.Exists(Path.Combine(empty, "account.json")));
         Directory.Delete(empty);
         Assert.Throws<ArgumentException>(() => AccountEndpoints.Resolve("https://api.oncehub.com", 0));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,11 +1,8 @@
-using System.Net;
-using System.Net.Sockets;
 using OnceHub.Contracts;
 using OnceHub.Contracts.Cli;
 using OnceHub.Contracts.Receiver;
 using OnceHub.TestSupport;
 using OnceHub.Webhooks;
-using Pulumirpc;
 
 namespace OnceHub.LocalDelivery.Tests;
 
@@ -16,15 +13,15 @@ namespace OnceHub.LocalDelivery.Tests;
 public class EndToEndTests
 {
     [Fact]
-    public async Task Webhooks_created_by_the_provider_get_their_events_signed_with_the_secret_create_returned()
+    public async Task Webhooks_created_by_the_provider_get_their_events_signed_with_the_secret_create_returned_and_are_disabled_after_a_whole_failed_window()
     {
         var folder = Directory.CreateTempSubdirectory("oncehub-e2e-").FullName;
         try
         {
             // Create needs each receiver's URL before the receiver can start with the secret Create returns, so
             // each receiver's port is chosen first and the receiver started on it afterwards.
-            var bookingsPort = FreePort();
-            var conversationsPort = FreePort();
+            var bookingsPort = LoopbackPort.Free();
+            var conversationsPort = LoopbackPort.Free();
             string bookingsId, bookingsSecret, conversationsId, conversationsSecret;
             await using (var session = await ProviderSession.StartAsync())
             {
@@ -81,6 +78,23 @@ public class EndToEndTests
             Assert.Equal(DeliveryStatus.Delivered, Assert.Single(deliverer.Store.Deliveries(started.EventId)).Status);
             Assert.Equal(2, conversationFailures);
             Assert.Equal(1, bookings.ProcessedCount);
+
+            // The bookings receiver goes down for the whole window (nothing listens on its port): every attempt of
+            // the schedule fails, the webhook is disabled as OnceHub disables it, and a later event is not sent to it.
+            await bookings.DisposeAsync();
+            var canceled = await deliverer.TriggerAsync("booking.canceled", []);
+            Assert.Equal(bookingsId, Assert.Single(canceled.Webhooks).WebhookId);
+            await deliverer.RunAsync(canceled.EventId).WaitAsync(TimeSpan.FromSeconds(120));
+            var window = deliverer.Store.Log(canceled.EventId);
+            Assert.Equal(Enumerable.Range(1, RetrySchedule.AttemptCount), window.Select(r => r.Attempt!.Value));
+            Assert.Equal(RetrySchedule.Offsets, window.Select(r => r.ScheduledOffset!.Value));
+            Assert.DoesNotContain(window, r => r.Outcome == "accepted");
+            Assert.Equal(DeliveryStatus.Failed, Assert.Single(deliverer.Store.Deliveries(canceled.EventId)).Status);
+            Assert.True(deliverer.Store.Disabled().ContainsKey(bookingsId));
+            var later = await deliverer.TriggerAsync("booking.rescheduled", []);
+            Assert.Equal((bookingsId, WebhookOutcomeKind.SkippedDisabled), (Assert.Single(later.Webhooks).WebhookId, later.Webhooks[0].Kind));
+            Assert.Empty(deliverer.Store.Log(later.EventId));
+            Assert.Equal(1, bookings.ProcessedCount);
         }
         finally
         {
@@ -97,22 +111,7 @@ public class EndToEndTests
 
     private static async Task<(string Id, string Secret)> CreateAsync(ProviderSession session, string name, int port, string events)
     {
-        var check = await session.CheckAsync(name, Props.Webhook(name, $"http://127.0.0.1:{port}{ReferenceReceiver.Path}", events));
-        Assert.Empty(check.Failures);
-        var created = await session.Client.CreateAsync(new CreateRequest
-        {
-            Urn = ProviderSession.Urn(name),
-            Name = name,
-            Type = ProviderSession.WebhookType,
-            Properties = check.Inputs,
-        });
+        var created = await session.CreateWebhookAsync(name, $"http://127.0.0.1:{port}{ReferenceReceiver.Path}", events);
         return (created.Id, Props.Str(created.Properties, "secret"));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OnceHub.TestSupport;
 using Xunit.Abstractions;
 
 namespace OnceHub.LocalDelivery.Tests;
@@ -20,8 +21,14 @@ public class KillTests(ITestOutputHelper output)
         await using var bookings = await StandInReceiver.StartAsync(_ => Volatile.Read(ref up) == 1 ? 200 : 503);
         await using var conversations = await StandInReceiver.StartAsync(_ => Volatile.Read(ref up) == 1 ? 200 : 503);
         using var account = new TempAccount();
-        account.Add("bookings", bookings.UrlFor("/bookings"), "booking");
-        account.Add("conversations", conversations.UrlFor("/conversations"), "conversation");
+        // The webhooks come from the provider plugin over gRPC, as `pulumi up` creates them.
+        await using (var session = await ProviderSession.StartAsync())
+        {
+            await session.ConfigureAsync("file:" + account.Folder, allowInsecureUrls: true);
+            await session.CreateWebhookAsync("bookings", bookings.UrlFor("/bookings"), "booking");
+            await session.CreateWebhookAsync("conversations", conversations.UrlFor("/conversations"), "conversation");
+        }
+        Assert.Equal(["bookings", "conversations"], account.Webhooks.Snapshot().Select(w => w.Name));
         var triggered = new List<string>();
         using (var trigger = account.Deliverer(new LocalDeliveryOptions { Time = DeliveryTime.Scaled(Scale) }))
         {

@@ -74,6 +74,17 @@ public sealed class ProviderSession : IAsyncDisposable
             RandomSeed = ByteString.CopyFrom(seed ?? [1, 2, 3, 4]),
         }).ResponseAsync;
 
+    /// <summary>Check then Create of one webhook, as the engine runs them; throws when Check reports a failure.</summary>
+    public async Task<CreateResponse> CreateWebhookAsync(string name, string url, string events)
+    {
+        var check = await CheckAsync(name, Props.Webhook(name, url, events));
+        if (check.Failures.Count > 0)
+        {
+            throw new InvalidOperationException($"Check refused {name}: " + string.Join("; ", check.Failures.Select(f => $"{f.Property}: {f.Reason}")));
+        }
+        return await Client.CreateAsync(new CreateRequest { Urn = Urn(name), Name = name, Type = WebhookType, Properties = check.Inputs });
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _provider.DisposeAsync();

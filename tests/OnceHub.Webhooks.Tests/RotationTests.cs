@@ -21,7 +21,7 @@ public sealed class RotationTests
     public async Task Two_webhooks_side_by_side_reach_a_receiver_with_both_secrets_and_each_event_is_handled_once()
     {
         // The receiver's address is fixed before the webhooks exist, as a deployed receiver's is.
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var receiverUrl = new Uri($"http://127.0.0.1:{port}{LibraryHost.Path}");
         var account = Directory.CreateTempSubdirectory("oncehub-rotation-").FullName;
         await using var session = await ProviderSession.StartAsync();
@@ -68,25 +68,11 @@ public sealed class RotationTests
         Assert.Contains("does not match the body with any configured secret", refused.Body, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
     private sealed record Created(string Id, Uri Url, string Secret, Struct Properties);
 
     private static async Task<Created> CreateAsync(ProviderSession session, string name, Uri url)
     {
-        var checkedInputs = (await session.CheckAsync(name, Props.Webhook(name, url.ToString(), "booking"))).Inputs;
-        var created = await session.Client.CreateAsync(new CreateRequest
-        {
-            Urn = ProviderSession.Urn(name),
-            Name = name,
-            Type = ProviderSession.WebhookType,
-            Properties = checkedInputs,
-        });
+        var created = await session.CreateWebhookAsync(name, url.ToString(), "booking");
         return new Created(created.Id, new Uri(Props.Str(created.Properties, "url")), Props.Str(created.Properties, "secret"), created.Properties);
     }
 
