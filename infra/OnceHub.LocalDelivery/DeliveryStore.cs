@@ -365,22 +365,11 @@ public sealed class DeliveryStore : IDisposable
         }
     }
 
-    private Dictionary<string, DisabledWebhook> ReadDisabled(SqliteTransaction? tx)
-    {
-        // Prepared once: every trigger reads it.
-        if (!_prepared.TryGetValue(DisabledQuery, out var cmd))
-        {
-            cmd = _connection.CreateCommand();
-            cmd.CommandText = DisabledQuery;
-            cmd.Prepare();
-            _prepared[DisabledQuery] = cmd;
-        }
-        cmd.Transaction = tx;
-        return ReadAll(cmd, r => new DisabledWebhook(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2)))
-            .ToDictionary(d => d.WebhookId, StringComparer.Ordinal);
-    }
-
-    private const string DisabledQuery = "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks";
+    // Every trigger reads it, so it is one of the prepared statements.
+    private Dictionary<string, DisabledWebhook> ReadDisabled(SqliteTransaction? tx) =>
+        ReadAll(Prepared(tx, "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks"),
+            r => new DisabledWebhook(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2)))
+        .ToDictionary(d => d.WebhookId, StringComparer.Ordinal);
 
     /// <summary>Clears a webhook's local disabled state; false when it was not disabled.</summary>
     public bool Enable(string webhookId)
@@ -541,6 +530,18 @@ public sealed class DeliveryStore : IDisposable
 
     private int Execute(SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
+        var cmd = Prepared(tx, sql);
+        cmd.Parameters.Clear();
+        foreach (var (name, value) in parameters)
+        {
+            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>The statement of <paramref name="sql"/>, prepared on first use and kept, bound to <paramref name="tx"/>.</summary>
+    private SqliteCommand Prepared(SqliteTransaction? tx, string sql)
+    {
         if (!_prepared.TryGetValue(sql, out var cmd))
         {
             cmd = _connection.CreateCommand();
@@ -548,13 +549,9 @@ public sealed class DeliveryStore : IDisposable
             cmd.Prepare();
             _prepared[sql] = cmd;
         }
+        // Always set: a kept command still names the transaction of its last run otherwise.
         cmd.Transaction = tx;
-        cmd.Parameters.Clear();
-        foreach (var (name, value) in parameters)
-        {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-        return cmd.ExecuteNonQuery();
+        return cmd;
     }
 
     /// <summary>A statement run once (its text is built at run time), so not kept prepared.</summary>

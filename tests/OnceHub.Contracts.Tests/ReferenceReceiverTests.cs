@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Events;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Tests;
@@ -251,11 +252,7 @@ public sealed class ReferenceReceiverTests : IDisposable
         Assert.Equal(value, seen!.Payload.GetProperty("data").GetProperty(field).GetRawText());
         // The schema check runs after the answer, in the background: wait for its finding (bounded).
         bool Finding(string m) => m.Contains(path, StringComparison.Ordinal) && m.Contains("EVNT-", StringComparison.Ordinal);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!logs.At(LogLevel.Warning).Any(Finding) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.HoldsWithinAsync(() => logs.At(LogLevel.Warning).Any(Finding), TimeSpan.FromSeconds(10));
         Assert.Contains(logs.At(LogLevel.Warning), Finding);
     }
 

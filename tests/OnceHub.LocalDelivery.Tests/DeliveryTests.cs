@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery.Tests;
@@ -197,13 +198,6 @@ public class DeliveryTests
         Assert.Contains("no longer in the account", delivery.EndReason, StringComparison.Ordinal);
     }
 
-    internal static async Task WaitUntil(Func<bool> condition, int seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
-    }
+    internal static async Task WaitUntil(Func<bool> condition, int seconds = 30) =>
+        Assert.True(await Eventually.HoldsWithinAsync(condition, TimeSpan.FromSeconds(seconds)), "condition not met in time");
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
+using OnceHub.TestSupport;
 
 namespace OnceHub.Webhooks.Tests;
 
@@ -71,11 +72,7 @@ public sealed class EndpointTests
         Assert.Equal(1, handled);
 
         // The check runs off the request path: wait for it (bounded) rather than assume it ran before the answer.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!host.Logs.Lines.Any(IsStatusFinding) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.HoldsWithinAsync(() => host.Logs.Lines.Any(IsStatusFinding), TimeSpan.FromSeconds(10));
         Assert.Contains(host.Logs.Lines, IsStatusFinding);
 
         static bool IsStatusFinding((LogLevel Level, string Category, string Message, IReadOnlyList<KeyValuePair<string, object?>> Values) l) =>
