@@ -108,6 +108,6 @@ public static partial class Suite
         return report.WallTime.TotalSeconds;
     }
 
-    [GeneratedRegex(@"(?<verdict>PASS|FAIL): (?<checks>\d+) checks, (?<failed>\d+) failed, (?<seconds>\d+(\.\d+)?) s")]
+    [GeneratedRegex(@"(?<verdict>PASS|FAIL): (?<checks>\d+) checks, (?<failed>\d+) failed(, \d+ not tried)?, (?<seconds>\d+(\.\d+)?) s")]
     private static partial Regex VerdictLine();
 }
