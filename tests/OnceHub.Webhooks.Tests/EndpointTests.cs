@@ -129,9 +129,32 @@ public sealed class EndpointTests
         var broken = Encoding.UTF8.GetBytes("{\"id\": \"EVNT-BROKEN1\", \"type\": \"booking.scheduled\",");
         var answer = await PostAsync(host.Url, broken, Secret);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        // The endpoint reads bodies into pooled buffers: the next delivery reuses the buffer, the entry keeps its copy.
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(host.Url, Sample("booking.canceled"), Secret)).StatusCode);
         var entry = Assert.Single(await host.Services.GetRequiredService<IEventStore>().ListQuarantineAsync());
         Assert.Equal(broken, entry.Body);
         Assert.Contains(host.Logs.Lines, l => l.Level == LogLevel.Warning && l.Message.StartsWith("Quarantined", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_body_larger_than_the_first_read_buffer_reaches_the_handler_whole()
+    {
+        string? padding = null;
+        await using var host = await LibraryHost.StartAsync(Config(), h => h.OnAnyEvent((e, _) =>
+        {
+            padding = e.Payload.GetProperty("padding").GetString();
+            return Task.CompletedTask;
+        }));
+        // 40 KB: the body buffer grows several times while the request streams in.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(Sample("booking.scheduled"))!.AsObject();
+        node["padding"] = string.Concat(Enumerable.Range(0, 4000).Select(i => $"{i:D9}|"));
+        var body = Encoding.UTF8.GetBytes(node.ToJsonString());
+
+        var answer = await PostAsync(host.Url, body, Secret);
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("processed", await answer.Content.ReadAsStringAsync());
+        Assert.Equal(node["padding"]!.GetValue<string>(), padding);
     }
 
     [Fact]

@@ -117,6 +117,48 @@ public sealed class EventStoreTests
     }
 
     [Fact]
+    public async Task A_failure_is_committed_before_its_answer_and_a_settle_reaches_the_file_within_the_commit_window()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"oncehub-store-{Guid.NewGuid():N}.db");
+        try
+        {
+            using var store = new SqliteEventStore(path);
+            using var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+            other.Open();
+            string? StateSeenByAnotherProcess(string id)
+            {
+                using var read = other.CreateCommand();
+                read.CommandText = "SELECT state FROM events WHERE event_id = $id";
+                read.Parameters.AddWithValue("$id", id);
+                return read.ExecuteScalar() as string;
+            }
+
+            await store.TryBeginAsync("EVNT-W1", "booking.scheduled", T0, T0.AddMinutes(2));
+            await store.RecordFailureAsync("EVNT-W1", T0);
+            // answered only once committed: another connection sees it at once
+            Assert.Equal("failed", StateSeenByAnotherProcess("EVNT-W1"));
+
+            // claims and settles are answered before their commit, which follows within milliseconds
+            await store.TryBeginAsync("EVNT-W2", "booking.scheduled", T0, T0.AddMinutes(2));
+            await store.SettleAsync("EVNT-W2", "booking.scheduled", SettledAs.Processed, T0);
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (StateSeenByAnotherProcess("EVNT-W2") != "processed" && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
+            Assert.Equal("processed", StateSeenByAnotherProcess("EVNT-W2"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Dispose_stores_every_operation_already_queued()
     {
         var path = Path.Combine(Path.GetTempPath(), $"oncehub-store-{Guid.NewGuid():N}.db");

@@ -85,19 +85,28 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
 
     private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)
     {
-        ReadOnlyMemory<byte>? body;
+        (byte[] Buffer, int Length)? body;
         try
         {
             // The raw bytes: the signature covers them exactly, so read before any parsing.
-            body = await WebhookPipeline.ReadBodyAsync(http.Request.Body, limit, http.RequestAborted).ConfigureAwait(false);
+            body = await WebhookPipeline.ReadPooledBodyAsync(http.Request.Body, limit, http.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex)
         {
             // Kestrel's own limits (announced length over the cap, body cut short, too slow).
             return new ReceiveResult(ReceiveOutcome.Refused, ex.StatusCode, "unreadable body");
         }
-        return body is { } bytes
-            ? await pipeline.ReceiveAsync(header, bytes, http.RequestAborted).ConfigureAwait(false)
-            : new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
+        if (body is not { } read)
+        {
+            return new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
+        }
+        try
+        {
+            return await pipeline.ReceiveAsync(header, read.Buffer.AsMemory(0, read.Length), http.RequestAborted).ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(read.Buffer);
+        }
     }
 }

@@ -56,7 +56,10 @@ public interface IEventStore : IDisposable
     /// </summary>
     ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true);
 
-    /// <summary>Stores a body in quarantine and returns the entry number.</summary>
+    /// <summary>
+    /// Stores a body in quarantine and returns the entry number. <paramref name="body"/> is the caller's buffer
+    /// (the endpoint reuses it once the delivery is answered): a store copies what it keeps.
+    /// </summary>
     ValueTask<long> QuarantineAsync(string? eventId, string? eventType, string reason, ReadOnlyMemory<byte> body, DateTimeOffset now);
 
     /// <summary>Quarantine entries, oldest first; replayed ones only when asked.</summary>

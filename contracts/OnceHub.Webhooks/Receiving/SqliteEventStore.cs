@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -10,10 +11,12 @@ namespace OnceHub.Webhooks;
 /// A claim is one atomic upsert, so several receiver processes may share one file.
 /// </summary>
 /// <remarks>
-/// One writer thread owns the connection and runs every operation. Operations that arrive while a
-/// transaction is being written wait and go together into the next one (group commit): under load one
-/// WAL append carries the claims and settles of many deliveries, and no request thread ever blocks on
-/// the disk or on a lock. A task completes only after the transaction holding its change committed.
+/// One writer thread owns the connection and runs every operation. A transaction stays open for the
+/// operations that arrive within <see cref="CommitWindow"/> of its first (group commit): under load one
+/// WAL append carries the claims and settles of many deliveries instead of two or three, and no request
+/// thread ever blocks on the disk or on a lock. Claims and settles are answered once their statement ran,
+/// before the commit (see <see cref="TryBeginAsync"/>); every other operation once committed, and its
+/// arrival commits the transaction at once.
 /// Checkpoints (the fsync-bearing copy of the WAL into the database) run on a connection of their own, off
 /// the writer's path, so a commit never waits for one. A new file gets 1 KiB pages (an existing one keeps its
 /// own): event ids are random, so each new id dirties a page of the id index of its own, and every such page
@@ -27,6 +30,9 @@ public sealed class SqliteEventStore : IEventStore
     // Enough to amortise a commit over many deliveries, small enough that one batch stays a few ms.
     private const int MaxBatch = 256;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
+    // Long enough that a commit carries the claims and settles of many deliveries under load; short enough
+    // that what a crash can lose (ids answered but not committed) stays a few milliseconds' worth.
+    private static readonly TimeSpan CommitWindow = TimeSpan.FromMilliseconds(2);
 
     private readonly SqliteConnection _connection;
     private readonly BlockingCollection<Operation> _queue = new(new ConcurrentQueue<Operation>());
@@ -109,9 +115,11 @@ public sealed class SqliteEventStore : IEventStore
         _writer.Start();
     }
 
-    // The claim's answer is given as soon as its statement ran, before the batch commits: the transaction
-    // holds the database's write lock until then, so no other process can see the id unclaimed meanwhile,
-    // and a claim lost to a crash before the commit only lets a redelivery handle the event (at least once).
+    // Claims and settles are answered as soon as their statement ran, before the batch commits: the
+    // transaction holds the database's write lock until then, so no other process can see the id unclaimed
+    // meanwhile. A crash before the commit loses the claim or the settle; for a claim that lets a redelivery
+    // handle the event (at least once), and a settled event was answered with a 2xx, so OnceHub does not
+    // send it again. Answering a settle only after its commit kept every delivery waiting for one.
     public ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil) => Run(earlyAnswer: true, () =>
     {
         _claim.Parameters[0].Value = eventId;
@@ -128,7 +136,7 @@ public sealed class SqliteEventStore : IEventStore
         return _state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     });
 
-    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(() =>
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(earlyAnswer: true, () =>
     {
         _settle.Parameters[0].Value = eventId;
         _settle.Parameters[1].Value = eventType;
@@ -256,7 +264,9 @@ public sealed class SqliteEventStore : IEventStore
         return new ValueTask<T>(operation.Task);
     }
 
-    private ValueTask RunVoid(Action work) => new(Run(() =>
+    private ValueTask RunVoid(Action work) => RunVoid(earlyAnswer: false, work);
+
+    private ValueTask RunVoid(bool earlyAnswer, Action work) => new(Run(earlyAnswer, () =>
     {
         work();
         return true;
@@ -270,20 +280,37 @@ public sealed class SqliteEventStore : IEventStore
         while (_queue.TryTake(out var first, Timeout.Infinite))
         {
             batch.Add(first);
-            while (batch.Count < MaxBatch && _queue.TryTake(out var next))
-            {
-                batch.Add(next);
-            }
             try
             {
                 begin.ExecuteNonQuery();
-                foreach (var operation in batch)
+                var opened = Stopwatch.GetTimestamp();
+                var executed = 0;
+                var mustCommit = false;
+                while (true)
                 {
-                    operation.Execute();
-                    if (operation.EarlyAnswer)
+                    for (; executed < batch.Count; executed++)
                     {
-                        operation.Complete();
+                        var operation = batch[executed];
+                        operation.Execute();
+                        if (operation.EarlyAnswer)
+                        {
+                            operation.Complete();
+                        }
+                        else
+                        {
+                            mustCommit = true;
+                        }
                     }
+                    // Commit at once for an operation that answers only once committed; otherwise keep the
+                    // transaction open for what arrives within the window, so that one commit carries many
+                    // deliveries' claims and settles instead of a few.
+                    var left = CommitWindow - Stopwatch.GetElapsedTime(opened);
+                    if (mustCommit || batch.Count >= MaxBatch || left <= TimeSpan.Zero
+                        || !(_queue.TryTake(out var next) || _queue.TryTake(out next, left)))
+                    {
+                        break;
+                    }
+                    batch.Add(next);
                 }
                 commit.ExecuteNonQuery();
                 foreach (var operation in batch)

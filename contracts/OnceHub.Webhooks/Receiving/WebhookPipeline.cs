@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -156,25 +157,58 @@ public sealed class WebhookPipeline
     /// </summary>
     public static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        var buffer = new byte[Math.Min(limit + 1, 4096)];
-        var length = 0;
-        while (true)
+        if (await ReadPooledBodyAsync(body, limit, cancellationToken).ConfigureAwait(false) is not { } read)
         {
-            if (length == buffer.Length)
+            return null;
+        }
+        var bytes = read.Buffer.AsSpan(0, read.Length).ToArray();
+        ArrayPool<byte>.Shared.Return(read.Buffer);
+        return bytes;
+    }
+
+    /// <summary>
+    /// <see cref="ReadBodyAsync"/> into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, which the caller
+    /// returns once done with the body (the endpoint: after the pipeline answered; nothing the pipeline hands on
+    /// refers to it). Null, with nothing rented, when the body is larger than <paramref name="limit"/>.
+    /// </summary>
+    internal static async Task<(byte[] Buffer, int Length)?> ReadPooledBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 4096));
+        var length = 0;
+        try
+        {
+            while (true)
             {
-                if (length > limit)
+                if (length == buffer.Length)
                 {
-                    return null;
+                    if (length > limit)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return null;
+                    }
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)limit + 1, buffer.Length * 2L));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
                 }
-                Array.Resize(ref buffer, (int)Math.Min((long)limit + 1, buffer.Length * 2L));
+                var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    if (length > limit)
+                    {
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        return null;
+                    }
+                    return (buffer, length);
+                }
+                length += read;
             }
-            var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                return length > limit ? null : buffer.AsMemory(0, length);
-            }
-            length += read;
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
         }
     }
 
