@@ -28,7 +28,7 @@ internal enum AttemptVerdict
 public sealed class DeliveryStore : IDisposable
 {
     public const string FileName = "deliveries.db";
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2;
     private const string Pending = "pending";
 
     private readonly SqliteConnection _connection;
@@ -41,6 +41,14 @@ public sealed class DeliveryStore : IDisposable
     // threads blocked them while the sends' continuations waited for a thread (the process sat at 58% of its cores).
     private readonly BlockingCollection<Write> _writes = new(new ConcurrentQueue<Write>());
     private readonly Thread _writer;
+    // A second connection, off the writer's path: every fan-out's read of the disabled webhooks (queued behind
+    // the writes, it waited for them) and the WAL checkpoints, whose fsync stalled the writer every thousandth page.
+    private readonly SqliteConnection _side;
+    private readonly Lock _sideGate = new();
+    private readonly SqliteCommand _readDisabled;
+    private readonly Timer _checkpoints;
+    private volatile bool _disposed;
+    private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
 
     /// <exception cref="LocalDeliveryException">The store cannot be opened; the message names the file.</exception>
     public DeliveryStore(string accountDirectory)
@@ -51,21 +59,21 @@ public sealed class DeliveryStore : IDisposable
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             CreateOwnerOnly(Path);
-            _connection = new SqliteConnection(new SqliteConnectionStringBuilder
-            {
-                DataSource = Path,
-                Mode = SqliteOpenMode.ReadWriteCreate,
-                Pooling = false,
-                DefaultTimeout = 30,
-            }.ToString());
-            _connection.Open();
+            _connection = Open(Path);
             Migrate();
+            ExecuteOnce(null, "PRAGMA wal_autocheckpoint = 0");
+            _side = Open(Path);
+            _readDisabled = _side.CreateCommand();
+            _readDisabled.CommandText = DisabledQuery;
+            _readDisabled.Prepare();
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
+            _side?.Dispose();
             _connection?.Dispose();
             throw new LocalDeliveryException($"Cannot open the delivery store '{Path}': {ex.Message}", ex);
         }
+        _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointEvery, CheckpointEvery);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "OnceHub delivery store writer" };
         _writer.Start();
     }
@@ -93,8 +101,37 @@ public sealed class DeliveryStore : IDisposable
     /// </remarks>
     internal Task<int> RecordAttemptsAsync(IReadOnlyList<AttemptRecord> records) => OnWriter(tx => RecordAttempts(tx, records));
 
-    /// <summary><see cref="Disabled"/> on the store's writer thread, awaited instead of blocking the caller.</summary>
-    internal Task<Dictionary<string, DisabledWebhook>> DisabledAsync() => OnWriter(ReadDisabled);
+    /// <summary><see cref="Disabled"/> read on the second connection: it neither waits for the writes nor delays them.</summary>
+    internal Dictionary<string, DisabledWebhook> DisabledNow()
+    {
+        lock (_sideGate)
+        {
+            return ReadDisabled(_readDisabled);
+        }
+    }
+
+    private void Checkpoint()
+    {
+        lock (_sideGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            try
+            {
+                // PASSIVE: copies what no reader still needs, never blocks the writer; the WAL restarts once all is copied.
+                using var checkpoint = _side.CreateCommand();
+                checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+                checkpoint.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // Not thrown on: busy (another process checkpointing) or a transient I/O error. The next tick tries
+                // again and the WAL only grows meanwhile; nothing is lost.
+            }
+        }
+    }
 
     private Task<T> OnWriter<T>(Func<SqliteTransaction, T> work)
     {
@@ -357,18 +394,12 @@ public sealed class DeliveryStore : IDisposable
     }
 
     /// <summary>Webhooks disabled locally, by id.</summary>
-    public IReadOnlyDictionary<string, DisabledWebhook> Disabled()
-    {
-        lock (_gate)
-        {
-            return ReadDisabled(null);
-        }
-    }
+    public IReadOnlyDictionary<string, DisabledWebhook> Disabled() => DisabledNow();
 
-    // Every trigger reads it, so it is one of the prepared statements.
-    private Dictionary<string, DisabledWebhook> ReadDisabled(SqliteTransaction? tx) =>
-        ReadAll(Prepared(tx, "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks"),
-            r => new DisabledWebhook(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2)))
+    private const string DisabledQuery = "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks";
+
+    private static Dictionary<string, DisabledWebhook> ReadDisabled(SqliteCommand query) =>
+        ReadAll(query, r => new DisabledWebhook(r.GetString(0), FromMs(r.GetInt64(1)), r.GetString(2)))
         .ToDictionary(d => d.WebhookId, StringComparer.Ordinal);
 
     /// <summary>Clears a webhook's local disabled state; false when it was not disabled.</summary>
@@ -387,6 +418,13 @@ public sealed class DeliveryStore : IDisposable
         if (_writer.IsAlive && Thread.CurrentThread != _writer)
         {
             _writer.Join();
+        }
+        _checkpoints.Dispose();
+        lock (_sideGate)
+        {
+            _disposed = true;
+            _readDisabled.Dispose();
+            _side.Dispose();
         }
         lock (_gate)
         {
@@ -469,7 +507,8 @@ public sealed class DeliveryStore : IDisposable
                 end_reason  TEXT);
             CREATE INDEX IF NOT EXISTS deliveries_pending_due ON deliveries(next_due) WHERE status = 'pending';
             CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id);
-            CREATE INDEX IF NOT EXISTS deliveries_webhook ON deliveries(webhook_id, status);
+            DROP INDEX IF EXISTS deliveries_webhook;
+            CREATE INDEX IF NOT EXISTS deliveries_webhook_pending ON deliveries(webhook_id) WHERE status = 'pending';
             CREATE TABLE IF NOT EXISTS attempts (
                 id                  INTEGER PRIMARY KEY,
                 delivery_id         INTEGER NOT NULL,
@@ -491,6 +530,27 @@ public sealed class DeliveryStore : IDisposable
                 reason      TEXT NOT NULL);
             PRAGMA user_version = {SchemaVersion};
             """);
+    }
+
+    private static SqliteConnection Open(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     private static void CreateOwnerOnly(string path)

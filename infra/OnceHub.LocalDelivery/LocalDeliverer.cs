@@ -231,19 +231,19 @@ public sealed class LocalDeliverer : IDisposable
 
     private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
     {
-        var disabled = await _store.DisabledAsync().ConfigureAwait(false);
+        var disabled = _store.DisabledNow();
         var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
         var now = Options.Time.Clock.GetUtcNow();
         var claimed = await _store.AddDeliveriesAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
             now, NextClaimToken(), LeaseUntil()).ConfigureAwait(false);
         var byWebhook = enabled.ToDictionary(w => w.Id, StringComparer.Ordinal);
         var outcomes = new WebhookOutcome?[claimed.Count];
-        var records = new List<AttemptRecord>(claimed.Count);
+        var records = new AttemptLog(_store);
         await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
             async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
-        await _store.RecordAttemptsAsync(records).ConfigureAwait(false);
+        await records.FlushAsync().ConfigureAwait(false);
         var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
         var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
             ? outcome
@@ -255,7 +255,7 @@ public sealed class LocalDeliverer : IDisposable
     /// Sends the attempt a claimed delivery is due for and records it, or adds the record to <paramref name="batch"/>
     /// for the caller to commit. Never throws for a receiver's failure.
     /// </summary>
-    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, List<AttemptRecord>? batch, CancellationToken ct)
+    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, AttemptLog? batch, CancellationToken ct)
     {
         var time = Options.Time;
         var now = time.Clock.GetUtcNow();
@@ -283,14 +283,52 @@ public sealed class LocalDeliverer : IDisposable
         }
         else
         {
-            lock (batch)
-            {
-                batch.Add(record);
-            }
+            batch.Add(record);
         }
         return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url,
             verdict == AttemptVerdict.Delivered ? WebhookOutcomeKind.Delivered : WebhookOutcomeKind.RetryScheduled,
             result, nextOffset is null ? null : slot + 1, nextOffset);
+    }
+
+    /// <summary>
+    /// A fan-out's attempt records, written in chunks while the other attempts are still in flight: the store's
+    /// writer thread is otherwise idle during the sends, and one write of every record after the last send
+    /// made each fan-out wait for it.
+    /// </summary>
+    private sealed class AttemptLog(DeliveryStore store)
+    {
+        // Small enough to start writing early, large enough that a commit carries several records.
+        private const int Chunk = 16;
+        private readonly Lock _gate = new();
+        private readonly List<Task<int>> _writes = [];
+        private List<AttemptRecord> _pending = new(Chunk);
+
+        public void Add(AttemptRecord record)
+        {
+            lock (_gate)
+            {
+                _pending.Add(record);
+                if (_pending.Count >= Chunk)
+                {
+                    _writes.Add(store.RecordAttemptsAsync(_pending));
+                    _pending = new List<AttemptRecord>(Chunk);
+                }
+            }
+        }
+
+        /// <summary>Writes what is left and waits for every chunk.</summary>
+        public Task FlushAsync()
+        {
+            lock (_gate)
+            {
+                if (_pending.Count > 0)
+                {
+                    _writes.Add(store.RecordAttemptsAsync(_pending));
+                    _pending = [];
+                }
+                return Task.WhenAll(_writes);
+            }
+        }
     }
 
     // A lease outlives the attempt it covers (timeout plus margin), so a killed holder's deliveries come back soon.

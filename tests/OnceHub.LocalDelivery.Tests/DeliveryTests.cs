@@ -198,6 +198,77 @@ public class DeliveryTests
         Assert.Contains("no longer in the account", delivery.EndReason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_wide_fan_out_logs_every_attempt_and_moves_every_delivery_on()
+    {
+        // Every third webhook refuses: the records are written in chunks while the other attempts are in flight.
+        await using var receiver = await StandInReceiver.StartAsync(_ => 200);
+        await using var refusing = await StandInReceiver.StartAsync(_ => 503);
+        using var account = new TempAccount();
+        var webhooks = Enumerable.Range(0, 45)
+            .Select(i => account.Add($"hook-{i}", (i % 3 == 0 ? refusing : receiver).UrlFor($"/hook/{i}"), "booking"))
+            .ToList();
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var result = await deliverer.TriggerAsync("booking.scheduled", []);
+
+        Assert.Equal(webhooks.Select(w => w.Id), result.Webhooks.Select(w => w.WebhookId));
+        var log = deliverer.Store.Log(result.EventId);
+        Assert.Equal(45, log.Count);
+        Assert.Equal(webhooks.Select(w => w.Id).Order(), log.Select(r => r.WebhookId).Order());
+        Assert.All(log, r => Assert.Equal(1, r.Attempt));
+        var states = deliverer.Store.Deliveries(result.EventId).ToDictionary(d => d.WebhookId);
+        for (var i = 0; i < 45; i++)
+        {
+            var (kind, status) = i % 3 == 0
+                ? (WebhookOutcomeKind.RetryScheduled, DeliveryStatus.Pending)
+                : (WebhookOutcomeKind.Delivered, DeliveryStatus.Delivered);
+            Assert.Equal(kind, result.Webhooks[i].Kind);
+            Assert.Equal(status, states[webhooks[i].Id].Status);
+            Assert.Equal(1, states[webhooks[i].Id].Attempts);
+        }
+        Assert.Equal(15, deliverer.Store.PendingCount(result.EventId));
+    }
+
+    [Fact]
+    public async Task A_store_of_the_first_schema_is_upgraded_in_place_and_keeps_its_deliveries()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 503);
+        using var account = new TempAccount();
+        account.Add("bookings", receiver.UrlFor("/bookings"), "booking");
+        string eventId;
+        using (var deliverer = account.Deliverer(VirtualTime()))
+        {
+            eventId = (await deliverer.TriggerAsync("booking.scheduled", [])).EventId;
+        }
+        // Back to schema 1 as the first version wrote it: an index of every delivery by webhook and status.
+        var path = Path.Combine(account.Folder, DeliveryStore.FileName);
+        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            old.Open();
+            using var downgrade = old.CreateCommand();
+            downgrade.CommandText = """
+                DROP INDEX deliveries_webhook_pending;
+                CREATE INDEX deliveries_webhook ON deliveries(webhook_id, status);
+                PRAGMA user_version = 1;
+                """;
+            downgrade.ExecuteNonQuery();
+        }
+
+        using (var reopened = new DeliveryStore(account.Folder))
+        {
+            Assert.Equal(DeliveryStatus.Pending, reopened.Deliveries(eventId).Single().Status);
+            Assert.Single(reopened.Log(eventId));
+        }
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries_webhook%' ORDER BY name)";
+        Assert.Equal("deliveries_webhook_pending", query.ExecuteScalar());
+        query.CommandText = "PRAGMA user_version";
+        Assert.Equal(2L, query.ExecuteScalar());
+    }
+
     internal static async Task WaitUntil(Func<bool> condition, int seconds = 30) =>
         Assert.True(await Eventually.HoldsWithinAsync(condition, TimeSpan.FromSeconds(seconds)), "condition not met in time");
 }
