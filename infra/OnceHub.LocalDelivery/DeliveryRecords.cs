@@ -29,7 +29,7 @@ internal sealed record ClaimedDelivery(
 /// <param name="HttpStatus">The receiver's status code, when it answered.</param>
 /// <param name="Latency">Real time the attempt took.</param>
 /// <param name="Error">Why an attempt got no answer (timeout, connection), or why a delivery was dropped.</param>
-/// <param name="Answer">The first bytes of the receiver's answer, when the engine reports them.</param>
+/// <param name="Answer">The first bytes of the receiver's answer (up to 200, one line), when it sent a body.</param>
 public sealed record DeliveryLogRow(
     long DeliveryId,
     string EventId,

@@ -309,7 +309,7 @@ public sealed class DeliveryStore : IDisposable
         var (delivery, slot, sentAt, result, verdict, nextDue) = record;
         InsertLog(tx, delivery.Id, delivery.EventId, delivery.EventType, delivery.WebhookId, slot,
             ScheduleCursor.OffsetOf(slot), sentAt, Describe(result.Outcome), result.StatusCode, result.Elapsed,
-            result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), null);
+            result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), result.Body);
         var (status, reason) = verdict switch
         {
             AttemptVerdict.Delivered => ("delivered", (string?)$"attempt {slot} answered {result.StatusCode}"),

@@ -16,7 +16,7 @@ internal sealed class EngineAdapter : IDisposable
     public EngineAdapter(TimeSpan attemptTimeout, TimeProvider signingClock) =>
         _engine = new DeliveryEngine(new DeliveryOptions { AttemptTimeout = attemptTimeout, SigningClock = signingClock });
 
-    /// <summary>One signed attempt. The answer's first bytes are not reported by the engine yet, so the log's answer column stays empty.</summary>
+    /// <summary>One signed attempt; the result carries the answer's first bytes, which the delivery log keeps.</summary>
     public Task<AttemptResult> SendAsync(Uri target, ReadOnlyMemory<byte> body, string secret, CancellationToken cancellationToken) =>
         _engine.SendAsync(target, body, new WebhookSigner(secret), cancellationToken);
 

@@ -199,6 +199,25 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task The_log_keeps_the_first_bytes_of_what_the_receiver_answered()
+    {
+        await using var busy = await StandInReceiver.StartAsync(_ => 503, "down for maintenance\nback at 10:00");
+        await using var quiet = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        var toBusy = account.Add("busy", busy.UrlFor("/hooks"), "booking");
+        var toQuiet = account.Add("quiet", quiet.UrlFor("/hooks"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var result = await deliverer.TriggerAsync("booking.scheduled", []);
+
+        var log = deliverer.Store.Log(result.EventId).ToDictionary(r => r.WebhookId);
+        Assert.Equal(503, log[toBusy.Id].HttpStatus);
+        // one line, the line break escaped
+        Assert.Equal("down for maintenance\\nback at 10:00", log[toBusy.Id].Answer);
+        Assert.Null(log[toQuiet.Id].Answer);
+    }
+
+    [Fact]
     public async Task A_wide_fan_out_logs_every_attempt_and_moves_every_delivery_on()
     {
         // Every third webhook refuses: the records are written in chunks while the other attempts are in flight.

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,8 +29,10 @@ internal sealed class StandInReceiver : IAsyncDisposable
     public int Count => Volatile.Read(ref _count);
 
     /// <param name="status">Given the 1-based number of the request, the status to answer.</param>
-    public static async Task<StandInReceiver> StartAsync(Func<int, int> status)
+    /// <param name="answer">A text body for every answer; none when null.</param>
+    public static async Task<StandInReceiver> StartAsync(Func<int, int> status, string? answer = null)
     {
+        var text = answer;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -47,6 +50,10 @@ internal sealed class StandInReceiver : IAsyncDisposable
                     doc.RootElement.GetProperty("id").GetString()!, answer));
             }
             http.Response.StatusCode = answer;
+            if (text is not null)
+            {
+                await http.Response.WriteAsync(text, http.RequestAborted);
+            }
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
