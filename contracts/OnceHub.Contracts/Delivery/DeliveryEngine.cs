@@ -204,7 +204,12 @@ public sealed class DeliveryEngine : IDisposable
     {
         var origin = target.GetLeftPart(UriPartial.Authority);
         TaskCompletionSource<bool>? probe = null;
-        if (!fresh)
+        if (!fresh && _reusable.TryGetValue(origin, out var known) && known.IsCompletedSuccessfully)
+        {
+            // The usual case once an origin's first answer came: no probe to set up.
+            fresh = !known.Result;
+        }
+        else if (!fresh)
         {
             var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             var decided = _reusable.GetOrAdd(origin, mine.Task);
@@ -267,7 +272,8 @@ public sealed class DeliveryEngine : IDisposable
             var status = (int)response.StatusCode;
             return new AttemptResult(status is >= 200 and <= 299 ? AttemptOutcome.Accepted : AttemptOutcome.Refused, status,
                 Stopwatch.GetElapsedTime(started), Body: filled == 0 ? null : AttemptResult.Excerpt(head.AsSpan(0, filled), false),
-                Headers: Headers(response));
+                // Only the verbose trace prints them: building the text for every attempt cost a fan-out time.
+                Headers: _options.Trace is null ? null : Headers(response));
         }
     }
 
