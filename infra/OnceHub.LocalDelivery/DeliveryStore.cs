@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using OnceHub.Contracts.Delivery;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
 
@@ -41,13 +42,13 @@ public sealed class DeliveryStore : IDisposable
     // threads blocked them while the sends' continuations waited for a thread (the process sat at 58% of its cores).
     private readonly BlockingCollection<Write> _writes = new(new ConcurrentQueue<Write>());
     private readonly Thread _writer;
-    // A second connection, off the writer's path: every fan-out's read of the disabled webhooks (queued behind
-    // the writes, it waited for them) and the WAL checkpoints, whose fsync stalled the writer every thousandth page.
+    // A second connection, off the writer's path, for every fan-out's read of the disabled webhooks: queued
+    // behind the writes, it waited for them.
     private readonly SqliteConnection _side;
     private readonly Lock _sideGate = new();
     private readonly SqliteCommand _readDisabled;
-    private readonly Timer _checkpoints;
-    private volatile bool _disposed;
+    // WAL checkpoints off the writer's path too: in it, their fsync stalled the writer every thousandth page.
+    private readonly WalCheckpoints _checkpoints;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
 
     /// <exception cref="LocalDeliveryException">The store cannot be opened; the message names the file.</exception>
@@ -66,14 +67,15 @@ public sealed class DeliveryStore : IDisposable
             _readDisabled = _side.CreateCommand();
             _readDisabled.CommandText = DisabledQuery;
             _readDisabled.Prepare();
+            _checkpoints = new WalCheckpoints(Open(Path), CheckpointEvery);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
+            _readDisabled?.Dispose();
             _side?.Dispose();
             _connection?.Dispose();
             throw new LocalDeliveryException($"Cannot open the delivery store '{Path}': {ex.Message}", ex);
         }
-        _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointEvery, CheckpointEvery);
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "OnceHub delivery store writer" };
         _writer.Start();
     }
@@ -107,29 +109,6 @@ public sealed class DeliveryStore : IDisposable
         lock (_sideGate)
         {
             return ReadDisabled(_readDisabled);
-        }
-    }
-
-    private void Checkpoint()
-    {
-        lock (_sideGate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-            try
-            {
-                // PASSIVE: copies what no reader still needs, never blocks the writer; the WAL restarts once all is copied.
-                using var checkpoint = _side.CreateCommand();
-                checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-                checkpoint.ExecuteNonQuery();
-            }
-            catch (SqliteException)
-            {
-                // Not thrown on: busy (another process checkpointing) or a transient I/O error. The next tick tries
-                // again and the WAL only grows meanwhile; nothing is lost.
-            }
         }
     }
 
@@ -179,6 +158,7 @@ public sealed class DeliveryStore : IDisposable
         {
             lock (_gate)
             {
+                _checkpoints.FinishOnWriter(_connection);
                 try
                 {
                     using var tx = _connection.BeginTransaction();
@@ -422,7 +402,6 @@ public sealed class DeliveryStore : IDisposable
         _checkpoints.Dispose();
         lock (_sideGate)
         {
-            _disposed = true;
             _readDisabled.Dispose();
             _side.Dispose();
         }

@@ -288,6 +288,38 @@ public class DeliveryTests
         Assert.Equal(2L, query.ExecuteScalar());
     }
 
+    [Fact]
+    public async Task Under_continuous_fan_outs_the_write_ahead_log_is_restarted_instead_of_growing()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        for (var i = 0; i < 10; i++)
+        {
+            account.Add($"hook-{i}", receiver.UrlFor($"/hook/{i}"), "booking");
+        }
+        using var deliverer = account.Deliverer(VirtualTime());
+        using var stop = new CancellationTokenSource();
+        var triggers = 0;
+        // 4 producers triggering without pause: the store's writer always has a transaction coming.
+        var producers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await deliverer.TriggerAsync("booking.scheduled", []);
+                Interlocked.Increment(ref triggers);
+            }
+        })).ToArray();
+        var path = Path.Combine(account.Folder, DeliveryStore.FileName);
+        await Task.Delay(500);
+        var before = WriteAheadLog.RestartCount(path);
+        await Task.Delay(3500);
+        var after = WriteAheadLog.RestartCount(path);
+        await stop.CancelAsync();
+        await Task.WhenAll(producers);
+
+        Assert.True(after > before, $"no restart of the WAL in 3.5 s of fan-outs ({triggers} triggers; count {before} -> {after})");
+    }
+
     internal static async Task WaitUntil(Func<bool> condition, int seconds = 30) =>
         Assert.True(await Eventually.HoldsWithinAsync(condition, TimeSpan.FromSeconds(seconds)), "condition not met in time");
 }

@@ -18,7 +18,8 @@ namespace OnceHub.Webhooks;
 /// before the commit (see <see cref="TryBeginAsync"/>); every other operation once committed, and its
 /// arrival commits the transaction at once.
 /// Checkpoints (the fsync-bearing copy of the WAL into the database) run on a connection of their own, off
-/// the writer's path, so a commit never waits for one. A new file gets 1 KiB pages (an existing one keeps its
+/// the writer's path; the writer only copies what arrived during one (<see cref="WalCheckpoints"/>), so that
+/// the log starts over instead of growing under constant load. A new file gets 1 KiB pages (an existing one keeps its
 /// own): event ids are random, so each new id dirties a page of the id index of its own, and every such page
 /// is written to the WAL and again by the checkpoint; smaller pages made a receiver under load about a fifth
 /// faster.
@@ -37,9 +38,7 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SqliteConnection _connection;
     private readonly BlockingCollection<Operation> _queue = new(new ConcurrentQueue<Operation>());
     private readonly Thread _writer;
-    private readonly Timer? _checkpoints;
-    private readonly SqliteConnection? _checkpointConnection;
-    private readonly Lock _checkpointGate = new();
+    private readonly WalCheckpoints? _checkpoints;
     private int _disposed;
     // The hot statements, prepared once: preparing SQL again for every event cost more than executing it.
     private readonly SqliteCommand _claim;
@@ -99,15 +98,15 @@ public sealed class SqliteEventStore : IEventStore
                 """, "$id", "$now", "$add");
             if (databasePath is not null)
             {
-                _checkpointConnection = Open(databasePath);
-                Execute(_checkpointConnection, "PRAGMA busy_timeout = 5000;");
-                _checkpoints = new Timer(_ => Checkpoint(), null, CheckpointEvery, CheckpointEvery);
+                var checkpointConnection = Open(databasePath);
+                Execute(checkpointConnection, "PRAGMA busy_timeout = 5000;");
+                _checkpoints = new WalCheckpoints(checkpointConnection, CheckpointEvery);
             }
         }
         catch
         {
             // Nothing half-open survives a failed constructor (an unreadable file, a locked database).
-            _checkpointConnection?.Dispose();
+            _checkpoints?.Dispose();
             _connection.Dispose();
             throw;
         }
@@ -209,10 +208,6 @@ public sealed class SqliteEventStore : IEventStore
         _queue.CompleteAdding();
         _writer.Join();
         _checkpoints?.Dispose();
-        lock (_checkpointGate)
-        {
-            _checkpointConnection?.Dispose();
-        }
         _claim.Dispose();
         _state.Dispose();
         _settle.Dispose();
@@ -280,6 +275,7 @@ public sealed class SqliteEventStore : IEventStore
         while (_queue.TryTake(out var first, Timeout.Infinite))
         {
             batch.Add(first);
+            _checkpoints?.FinishOnWriter(_connection);
             try
             {
                 begin.ExecuteNonQuery();
@@ -367,27 +363,6 @@ public sealed class SqliteEventStore : IEventStore
         {
             // Not thrown on: the operations already carry the error that led here, and the writer thread must
             // live on for the next batch (SQLite undoes what is left when the connection closes).
-        }
-    }
-
-    private void Checkpoint()
-    {
-        lock (_checkpointGate)
-        {
-            if (Volatile.Read(ref _disposed) == 1 || _checkpointConnection is null)
-            {
-                return;
-            }
-            try
-            {
-                // PASSIVE: copies what no reader needs and never blocks the writer; the WAL restarts once all is copied.
-                Execute(_checkpointConnection, "PRAGMA wal_checkpoint(PASSIVE)");
-            }
-            catch (SqliteException)
-            {
-                // A busy database (another process checkpointing) or a transient I/O error: the next tick retries,
-                // and the WAL only grows meanwhile; nothing is lost.
-            }
         }
     }
 

@@ -1,0 +1,94 @@
+using Microsoft.Data.Sqlite;
+
+namespace OnceHub.Webhooks;
+
+/// <summary>
+/// Keeps a WAL database's log bounded without putting the copy into its writer's path. A timer checkpoints
+/// (PASSIVE) on a connection of its own: that copies the bulk of the log and does the fsync. But the log only
+/// starts over at a write transaction that begins with every frame copied, and under constant writes none
+/// does, since the writer's open transaction adds frames after every such checkpoint: the log grew without
+/// bound (over 100 MB in a minute of fan-outs). So after each one the writer, between two of its
+/// transactions, copies the few frames written meanwhile (<see cref="FinishOnWriter"/>), and its next
+/// transaction starts the log over.
+/// </summary>
+internal sealed class WalCheckpoints : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Timer _timer;
+    private readonly Lock _gate = new();
+    private int _finish;
+    private bool _disposed;
+
+    /// <param name="connection">An open connection to the database, owned by this object from now on.</param>
+    /// <param name="every">How often the background checkpoint runs.</param>
+    public WalCheckpoints(SqliteConnection connection, TimeSpan every)
+    {
+        _connection = connection;
+        _timer = new Timer(_ => Checkpoint(), null, every, every);
+    }
+
+    /// <summary>
+    /// On the writer's thread and connection, with no transaction open: copies what the last background
+    /// checkpoint left (nothing to do when it left nothing).
+    /// </summary>
+    public void FinishOnWriter(SqliteConnection writer)
+    {
+        if (Interlocked.Exchange(ref _finish, 0) == 0)
+        {
+            return;
+        }
+        try
+        {
+            Run(writer);
+        }
+        catch (SqliteException)
+        {
+            // Not thrown on: busy (another connection checkpointing) or a transient I/O error. The next background
+            // checkpoint asks again, and the log only grows meanwhile; nothing is lost.
+        }
+    }
+
+    private void Checkpoint()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            try
+            {
+                // Even a checkpoint that copied every frame needs the writer: the transaction it has open will
+                // add frames before its next one begins, and the log only starts over at a transaction that
+                // begins with every frame copied.
+                if (Run(_connection).Log > 0)
+                {
+                    Volatile.Write(ref _finish, 1);
+                }
+            }
+            catch (SqliteException)
+            {
+                // As above: the next tick tries again.
+            }
+        }
+    }
+
+    /// <summary>A PASSIVE checkpoint: frames in the log and frames copied into the database.</summary>
+    private static (long Log, long Copied) Run(SqliteConnection connection)
+    {
+        using var checkpoint = connection.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        using var result = checkpoint.ExecuteReader();
+        return result.Read() ? (result.GetInt64(1), result.GetInt64(2)) : (0, 0);
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        lock (_gate)
+        {
+            _disposed = true;
+            _connection.Dispose();
+        }
+    }
+}
