@@ -59,7 +59,7 @@ public static class Fanout
 
         // 10,000 pending: 1,000 events to 10 webhooks while the receiver is down.
         Volatile.Write(ref failing, 1);
-        var (memoryPerPending, diskPerPending, restartToFirst) = await PendingFiguresAsync(receiver);
+        var (heapDelta, diskPerPending, restartToFirst) = await PendingFiguresAsync(receiver);
 
         var ratio = Math.Min(wide.PerSecond, narrow.PerSecond) / reference.RequestsPerSecond;
         return new Figure(Name, Title,
@@ -69,7 +69,7 @@ public static class Fanout
             [
                 $"after {WarmUpSeconds} s of warm-up each: 1 -> 100: {wide.Deliveries} deliveries in {Format.Seconds(wide.Seconds)}; 1,000 -> 10: {narrow.Deliveries} in {Format.Seconds(narrow.Seconds)}; failed {wide.Failed + narrow.Failed}",
                 $"ratio of the slower case to wrk; the faster one: {Format.Number(Math.Max(wide.PerSecond, narrow.PerSecond) / reference.RequestsPerSecond, "0.00")}×",
-                $"10,000 pending: {Format.Number(memoryPerPending, "0.0")} bytes of managed heap per pending delivery while waiting (the queue is in SQLite), {Format.Number(diskPerPending, "0")} bytes on disk each",
+                $"10,000 pending: {Format.Number(Math.Max(0, heapDelta) / 10_000.0, "0.0")} bytes of managed heap per pending delivery while waiting (the queue is in SQLite; heap with the deliverer waiting minus heap before it opened: {Format.Number(heapDelta)} bytes), {Format.Number(diskPerPending, "0")} bytes on disk each",
                 $"restart to first delivery with 10,000 pending (open store + account, claim, first attempt; in process, .NET start-up not included): {Format.Ms(restartToFirst)}",
                 $"receiver: a loopback Kestrel answering 200 with no work; payload {body.Length} bytes; wrk non-2xx {reference.Non2xx}, socket errors {reference.SocketErrors}",
                 $"ceiling of an HttpClient deliverer: a bare HttpClient posting the same body at concurrency {Connections} (no signing, log or policy) did {Format.Number(bareClient)}/s = {Format.Number(bareClient / reference.RequestsPerSecond, "0.00")}× wrk; the deliverer reaches {Format.Number(Math.Min(wide.PerSecond, narrow.PerSecond) / bareClient, "0.00")}× of it",
@@ -154,7 +154,7 @@ public static class Fanout
         return await RunAsync(TimeSpan.FromSeconds(MeasureSeconds)) / (double)MeasureSeconds;
     }
 
-    private static async Task<(double MemoryPerPending, double DiskPerPending, double RestartToFirstMs)> PendingFiguresAsync(SinkReceiver receiver)
+    private static async Task<(long HeapDelta, double DiskPerPending, double RestartToFirstMs)> PendingFiguresAsync(SinkReceiver receiver)
     {
         var account = Directory.CreateTempSubdirectory("oncehub-pending-").FullName;
         try
@@ -165,9 +165,9 @@ public static class Fanout
                 store.Create($"hook-{i}", new Uri(receiver.Url, $"/hook/{i}").ToString(), ["booking"]);
             }
             Progress.Line($"{Name}: 10,000 pending deliveries (receiver down)");
-            // Scaled x1000: attempt 2 is due 35 ms after attempt 1, so after the "restart" every delivery is overdue.
-            var options = new LocalDeliveryOptions { Time = DeliveryTime.Scaled(1000) };
-            using (var trigger = LocalDeliverer.OpenFolder(account, options))
+            // Real time: attempt 2 of each is due 35 s after attempt 1, so the waiting deliverer below has nothing
+            // due while its memory is measured. (A scaled clock made them due at once: it was delivering then.)
+            using (var trigger = LocalDeliverer.OpenFolder(account))
             {
                 await Parallel.ForEachAsync(Enumerable.Range(0, 1000), new ParallelOptions { MaxDegreeOfParallelism = 8 },
                     async (_, ct) => await trigger.TriggerAsync(Event, [], ct));
@@ -189,13 +189,20 @@ public static class Fanout
                 var heapWaiting = Heap();
                 await stop.CancelAsync();
                 await run;
-                var memoryPerPending = Math.Max(0, heapWaiting - heapBefore) / 10_000.0;
+                var heapDelta = heapWaiting - heapBefore;
 
-                // Restart: a new deliverer on the same folder, every delivery overdue; time to the receiver's first request.
+                if (waiting.Store.Log().Count != 10_000)
+                {
+                    throw new BenchmarkException($"the waiting deliverer sent attempts ({waiting.Store.Log().Count - 10_000}): its memory was not measured idle");
+                }
+
+                // Restart after an outage: a new deliverer on the same folder whose clock reads 40 s later, so every
+                // delivery is overdue; time to the receiver's first request.
                 await Task.Delay(100);
                 var seen = receiver.Count;
                 var clock = Stopwatch.StartNew();
-                using var restarted = LocalDeliverer.OpenFolder(account, options);
+                var later = new LocalDeliveryOptions { Time = DeliveryTime.Real(new ShiftedClock(TimeSpan.FromSeconds(40))) };
+                using var restarted = LocalDeliverer.OpenFolder(account, later);
                 using var stopRestarted = new CancellationTokenSource();
                 var resumed = restarted.RunAsync(null, stopRestarted.Token);
                 while (receiver.Count == seen)
@@ -209,13 +216,19 @@ public static class Fanout
                 var restartMs = clock.Elapsed.TotalMilliseconds;
                 await stopRestarted.CancelAsync();
                 await resumed;
-                return (memoryPerPending, disk / 10_000.0, restartMs);
+                return (heapDelta, disk / 10_000.0, restartMs);
             }
         }
         finally
         {
             Directory.Delete(account, recursive: true);
         }
+    }
+
+    /// <summary>The system clock moved forward by a fixed span: a restart that comes after the attempts fell due.</summary>
+    private sealed class ShiftedClock(TimeSpan ahead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + ahead;
     }
 
     private static long Heap()
