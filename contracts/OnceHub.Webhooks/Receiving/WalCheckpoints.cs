@@ -7,15 +7,22 @@ namespace OnceHub.Webhooks;
 /// (PASSIVE) on a connection of its own: that copies the bulk of the log and does the fsync. But the log only
 /// starts over at a write transaction that begins with every frame copied, and under constant writes none
 /// does, since the writer's open transaction adds frames after every such checkpoint: the log grew without
-/// bound (over 100 MB in a minute of fan-outs). So after each one the writer, between two of its
-/// transactions, copies the few frames written meanwhile (<see cref="FinishOnWriter"/>), and its next
-/// transaction starts the log over.
+/// bound (over 100 MB in a minute of fan-outs). So after a background checkpoint the writer, between two of
+/// its transactions, copies the frames written meanwhile (<see cref="FinishOnWriter"/>), and its next
+/// transaction starts the log over. That pause of the writer took 15–35 ms under a receiver's full load
+/// (two fsyncs and up to a second of frames), so it is asked for only once the log holds more than
+/// <see cref="FinishAboveBytes"/>: about every 2 s at that load, never under a light one, where the
+/// background checkpoint catches up on its own.
 /// </summary>
 internal sealed class WalCheckpoints : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Timer _timer;
     private readonly Lock _gate = new();
+    private const long FinishAboveBytes = 32L << 20;
+    // A WAL frame is a page and a 24-byte header.
+    private const long FrameHeaderBytes = 24;
+    private readonly long _pageSize;
     private int _finish;
     private bool _disposed;
 
@@ -24,6 +31,11 @@ internal sealed class WalCheckpoints : IDisposable
     public WalCheckpoints(SqliteConnection connection, TimeSpan every)
     {
         _connection = connection;
+        using (var size = connection.CreateCommand())
+        {
+            size.CommandText = "PRAGMA page_size";
+            _pageSize = (long)size.ExecuteScalar()!;
+        }
         _timer = new Timer(_ => Checkpoint(), null, every, every);
     }
 
@@ -58,10 +70,10 @@ internal sealed class WalCheckpoints : IDisposable
             }
             try
             {
-                // Even a checkpoint that copied every frame needs the writer: the transaction it has open will
-                // add frames before its next one begins, and the log only starts over at a transaction that
-                // begins with every frame copied.
-                if (Run(_connection).Log > 0)
+                // Even a checkpoint that copied every frame needs the writer once the log is large: the
+                // transaction it has open will add frames before its next one begins, and the log only starts
+                // over at a transaction that begins with every frame copied.
+                if (Run(_connection).Log * (_pageSize + FrameHeaderBytes) > FinishAboveBytes)
                 {
                     Volatile.Write(ref _finish, 1);
                 }
