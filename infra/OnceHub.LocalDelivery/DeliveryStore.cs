@@ -463,6 +463,9 @@ public sealed class DeliveryStore : IDisposable
         }
         // WAL: readers (deliveries, webhooks list) never block the deliverer; NORMAL sync keeps every committed
         // transaction across a killed process (only a power loss could take the last ones).
+        // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
+        // pending deliveries reads it); schema 1 indexed every delivery by webhook and status, so each status
+        // change rewrote a page of it per webhook.
         ExecuteOnce(null, $"""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;

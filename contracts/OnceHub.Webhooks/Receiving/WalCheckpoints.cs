@@ -31,10 +31,17 @@ internal sealed class WalCheckpoints : IDisposable
     public WalCheckpoints(SqliteConnection connection, TimeSpan every)
     {
         _connection = connection;
-        using (var size = connection.CreateCommand())
+        try
         {
+            using var size = connection.CreateCommand();
             size.CommandText = "PRAGMA page_size";
             _pageSize = (long)size.ExecuteScalar()!;
+        }
+        catch
+        {
+            // Owned from the start: a constructor that fails leaves no connection open.
+            connection.Dispose();
+            throw;
         }
         _timer = new Timer(_ => Checkpoint(), null, every, every);
     }
