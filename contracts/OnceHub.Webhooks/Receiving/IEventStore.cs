@@ -39,8 +39,10 @@ public sealed record QuarantinedEvent(long Id, string? EventId, string? EventTyp
 /// how often the handler failed on each, and the quarantine. Implementations must make
 /// <see cref="TryBeginAsync"/> atomic: two deliveries of one id never both get <see cref="BeginOutcome.Started"/>
 /// while a lease runs. Every method is asynchronous so that a durable store can wait for its disk (and
-/// group the writes of concurrent deliveries) without holding a thread; a completed task means the change
-/// is stored.
+/// group the writes of concurrent deliveries) without holding a thread. A completed task means the change
+/// is visible to every later call and to other processes sharing the store; a durable store may make a
+/// claim or a settle durable a few milliseconds later (<see cref="SqliteEventStore"/>: within 2 ms), since
+/// losing one to a crash only lets a redelivery be handled again.
 /// </summary>
 public interface IEventStore : IDisposable
 {
