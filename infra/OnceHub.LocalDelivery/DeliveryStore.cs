@@ -67,7 +67,7 @@ public sealed class DeliveryStore : IDisposable
             _readDisabled = _side.CreateCommand();
             _readDisabled.CommandText = DisabledQuery;
             _readDisabled.Prepare();
-            _checkpoints = new WalCheckpoints(Open(Path), CheckpointEvery);
+            _checkpoints = new WalCheckpoints(Path, CheckpointEvery);
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {

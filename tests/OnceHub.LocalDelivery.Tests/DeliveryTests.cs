@@ -298,24 +298,10 @@ public class DeliveryTests
             account.Add($"hook-{i}", receiver.UrlFor($"/hook/{i}"), "booking");
         }
         using var deliverer = account.Deliverer(VirtualTime());
-        using var stop = new CancellationTokenSource();
-        var triggers = 0;
+
         // 4 producers triggering without pause: the store's writer always has a transaction coming.
-        var producers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await deliverer.TriggerAsync("booking.scheduled", []);
-                Interlocked.Increment(ref triggers);
-            }
-        })).ToArray();
-        var path = Path.Combine(account.Folder, DeliveryStore.FileName);
-        await Task.Delay(500);
-        var before = WriteAheadLog.RestartCount(path);
-        await Task.Delay(3500);
-        var after = WriteAheadLog.RestartCount(path);
-        await stop.CancelAsync();
-        await Task.WhenAll(producers);
+        var (before, after, triggers) = await WriteAheadLog.RestartsUnderLoadAsync(
+            Path.Combine(account.Folder, DeliveryStore.FileName), workers: 4, () => deliverer.TriggerAsync("booking.scheduled", []));
 
         Assert.True(after > before, $"no restart of the WAL in 3.5 s of fan-outs ({triggers} triggers; count {before} -> {after})");
     }

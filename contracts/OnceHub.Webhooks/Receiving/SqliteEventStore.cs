@@ -48,6 +48,16 @@ public sealed class SqliteEventStore : IEventStore
 
     /// <param name="databasePath">A file path, or null for an in-memory store that lasts as long as this object.</param>
     public SqliteEventStore(string? databasePath)
+        : this(databasePath, WalCheckpoints.DefaultFinishAboveBytes)
+    {
+    }
+
+    /// <param name="databasePath">As above.</param>
+    /// <param name="walFinishAboveBytes">
+    /// Log size above which the writer finishes a checkpoint (<see cref="WalCheckpoints"/>); tests set 0 so the
+    /// log starts over at every checkpoint whatever their machine's write rate.
+    /// </param>
+    internal SqliteEventStore(string? databasePath, long walFinishAboveBytes)
     {
         _connection = Open(databasePath);
         try
@@ -98,9 +108,7 @@ public sealed class SqliteEventStore : IEventStore
                 """, "$id", "$now", "$add");
             if (databasePath is not null)
             {
-                var checkpointConnection = Open(databasePath);
-                Execute(checkpointConnection, "PRAGMA busy_timeout = 5000;");
-                _checkpoints = new WalCheckpoints(checkpointConnection, CheckpointEvery);
+                _checkpoints = new WalCheckpoints(databasePath, CheckpointEvery, walFinishAboveBytes);
             }
         }
         catch

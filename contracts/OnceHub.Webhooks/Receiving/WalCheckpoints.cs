@@ -11,7 +11,7 @@ namespace OnceHub.Webhooks;
 /// its transactions, copies the frames written meanwhile (<see cref="FinishOnWriter"/>), and its next
 /// transaction starts the log over. That pause of the writer took 15–35 ms under a receiver's full load
 /// (two fsyncs and up to a second of frames), so it is asked for only once the log holds more than
-/// <see cref="FinishAboveBytes"/>: about every 2 s at that load, never under a light one, where the
+/// <see cref="DefaultFinishAboveBytes"/>: about every 2 s at that load, never under a light one, where the
 /// background checkpoint catches up on its own.
 /// </summary>
 internal sealed class WalCheckpoints : IDisposable
@@ -19,28 +19,38 @@ internal sealed class WalCheckpoints : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Timer _timer;
     private readonly Lock _gate = new();
-    private const long FinishAboveBytes = 32L << 20;
+    public const long DefaultFinishAboveBytes = 32L << 20;
     // A WAL frame is a page and a 24-byte header.
     private const long FrameHeaderBytes = 24;
     private readonly long _pageSize;
+    private readonly long _finishAboveBytes;
     private int _finish;
     private bool _disposed;
 
-    /// <param name="connection">An open connection to the database, owned by this object from now on.</param>
+    /// <param name="databasePath">The database file; this object opens a connection of its own to it.</param>
     /// <param name="every">How often the background checkpoint runs.</param>
-    public WalCheckpoints(SqliteConnection connection, TimeSpan every)
+    /// <param name="finishAboveBytes">Log size above which the writer is asked to finish a checkpoint.</param>
+    public WalCheckpoints(string databasePath, TimeSpan every, long finishAboveBytes = DefaultFinishAboveBytes)
     {
-        _connection = connection;
+        _finishAboveBytes = finishAboveBytes;
+        // No busy timeout: a PASSIVE checkpoint never waits for other connections.
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = databasePath,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = false,
+        }.ToString());
         try
         {
-            using var size = connection.CreateCommand();
+            _connection.Open();
+            using var size = _connection.CreateCommand();
             size.CommandText = "PRAGMA page_size";
             _pageSize = (long)size.ExecuteScalar()!;
         }
         catch
         {
-            // Owned from the start: a constructor that fails leaves no connection open.
-            connection.Dispose();
+            // A constructor that fails leaves no connection open.
+            _connection.Dispose();
             throw;
         }
         _timer = new Timer(_ => Checkpoint(), null, every, every);
@@ -80,7 +90,7 @@ internal sealed class WalCheckpoints : IDisposable
                 // Even a checkpoint that copied every frame needs the writer once the log is large: the
                 // transaction it has open will add frames before its next one begins, and the log only starts
                 // over at a transaction that begins with every frame copied.
-                if (Run(_connection).Log * (_pageSize + FrameHeaderBytes) > FinishAboveBytes)
+                if (Run(_connection).Log * (_pageSize + FrameHeaderBytes) > _finishAboveBytes)
                 {
                     Volatile.Write(ref _finish, 1);
                 }
