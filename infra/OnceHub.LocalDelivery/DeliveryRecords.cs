@@ -13,9 +13,13 @@ public enum DeliveryStatus
     Dropped,
 }
 
-/// <summary>A delivery claimed for one attempt, with what the attempt needs.</summary>
+/// <summary>
+/// A delivery claimed for one attempt, with what the attempt needs. A fan-out's delivery has no row yet
+/// (<paramref name="Id"/> 0): it is written with its attempt's record, under <paramref name="FanOutId"/>.
+/// </summary>
 internal sealed record ClaimedDelivery(
-    long Id, string EventId, string EventType, string WebhookId, DateTimeOffset FirstAt, int NextSlot, ReadOnlyMemory<byte> Body);
+    long Id, string EventId, string EventType, string WebhookId, DateTimeOffset FirstAt, int NextSlot, ReadOnlyMemory<byte> Body,
+    long? FanOutId = null);
 
 /// <summary>One row of the delivery log: an attempt, or a delivery dropped without an attempt.</summary>
 /// <param name="DeliveryId">The delivery (one event to one webhook) the row belongs to.</param>

@@ -1,13 +1,15 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
 
-/// <summary>One attempt's outcome, to be logged and applied to its delivery.</summary>
-internal sealed record AttemptRecord(ClaimedDelivery Delivery, int Slot, DateTimeOffset SentAt, AttemptResult Result,
-    AttemptVerdict Verdict, DateTimeOffset NextDue);
+/// <summary>
+/// One attempt's outcome, to be logged and applied to its delivery; for a fan-out's delivery, also what became of
+/// it without an attempt (<see cref="AttemptVerdict.Dropped"/>, <see cref="AttemptVerdict.NotSent"/>).
+/// </summary>
+internal sealed record AttemptRecord(ClaimedDelivery Delivery, int Slot, DateTimeOffset SentAt, AttemptResult? Result,
+    AttemptVerdict Verdict, DateTimeOffset NextDue, string? DropReason = null);
 
 /// <summary>What one attempt leads to.</summary>
 internal enum AttemptVerdict
@@ -16,6 +18,10 @@ internal enum AttemptVerdict
     Retry,
     /// <summary>The last attempt of the window failed: the delivery fails and its webhook is disabled.</summary>
     WindowEnded,
+    /// <summary>Not sent: the webhook is gone or its url unusable (a fan-out's delivery only).</summary>
+    Dropped,
+    /// <summary>Not sent: the process is stopping; attempt 1 stays due (a fan-out's delivery only).</summary>
+    NotSent,
 }
 
 /// <summary>
@@ -26,11 +32,24 @@ internal enum AttemptVerdict
 /// share the folder: a delivery is leased (real time) to the process sending its attempt. Times are stored as
 /// Unix milliseconds on the delivering clock (see <see cref="DeliveryTime"/>).
 /// </summary>
+/// <remarks>
+/// A fan-out (attempt 1 of one event to its webhooks) is written twice: before any send, one row that names the
+/// event and its webhooks, leased to the sender; after the answers, one delivery row per webhook in its state
+/// after attempt 1, with the attempt's log row, and the fan-out row is deleted. A fan-out whose lease ran out
+/// (its sender was killed) becomes one pending delivery per webhook it had not recorded, with attempt 1 due:
+/// those attempts are sent again, which at-least-once allows. One row before the sends instead of one per
+/// webhook, and no rewrite of every row after them, is what lets a fan-out's sends start early.
+/// </remarks>
 public sealed class DeliveryStore : IDisposable
 {
     public const string FileName = "deliveries.db";
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
     private const string Pending = "pending";
+    // Webhook ids never hold a line break (the account's rules), so a fan-out's list is one text column.
+    private const char WebhookSeparator = '\n';
+    // How long a fan-out's view of the disabled webhooks may be reused: a webhook disabled by another process
+    // is seen within this; one this store disabled or enabled is seen at once.
+    private static readonly long DisabledCacheTicks = System.Diagnostics.Stopwatch.Frequency / 10;
 
     private readonly SqliteConnection _connection;
     // One connection per store, one statement at a time: SQLite serialises writers anyway.
@@ -38,10 +57,26 @@ public sealed class DeliveryStore : IDisposable
     // Prepared statements by SQL text, reused under the gate: parsing and planning the same statements for every
     // attempt was a measurable share of a fan-out's CPU time. The SQL texts are constants, so the cache is bounded.
     private readonly Dictionary<string, SqliteCommand> _prepared = new(StringComparer.Ordinal);
+    // The rows written for every delivery, bound by position (see RawStatement).
+    private readonly RawStatement _insertEvent;
+    private readonly RawStatement _insertFanOut;
+    private readonly RawStatement _insertDelivery;
+    private readonly RawStatement _insertLog;
     // The fan-out's writes run on a thread of their own and are awaited: SQLite work done under the gate on pool
     // threads blocked them while the sends' continuations waited for a thread (the process sat at 58% of its cores).
-    private readonly BlockingCollection<Write> _writes = new(new ConcurrentQueue<Write>());
+    // Two queues: a fan-out's opening row goes before the attempt records queued, since its sends wait for it
+    // while nothing waits for the records.
+    private readonly object _queueGate = new();
+    private readonly Queue<Write> _urgent = new();
+    private readonly Queue<Write> _normal = new();
+    private bool _closed;
+    private int _unfinished;
+    private const int MaxWritesPerCommit = 32;
     private readonly Thread _writer;
+    private (Dictionary<string, DisabledWebhook> Webhooks, long ReadAt, int Epoch)? _disabledCache;
+    private int _disabledEpoch;
+    // Set by the writer thread when its transaction disables a webhook; the epoch moves once that is committed.
+    private bool _disabledChanged;
     // A second connection, off the writer's path, for every fan-out's read of the disabled webhooks: queued
     // behind the writes, it waited for them.
     private readonly SqliteConnection _side;
@@ -63,6 +98,18 @@ public sealed class DeliveryStore : IDisposable
             _connection = Open(Path);
             Migrate();
             ExecuteOnce(null, "PRAGMA wal_autocheckpoint = 0");
+            _insertEvent = new RawStatement(_connection, "INSERT OR IGNORE INTO events (id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)");
+            _insertFanOut = new RawStatement(_connection,
+                "INSERT INTO fanouts (event_id, webhooks, first_at, lease_owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5)");
+            _insertDelivery = new RawStatement(_connection, """
+                INSERT INTO deliveries (event_id, webhook_id, status, first_at, next_slot, next_due, attempts, ended_at, end_reason, fanout_id)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                """);
+            _insertLog = new RawStatement(_connection, """
+                INSERT INTO attempts (delivery_id, event_id, event_type, webhook_id, attempt, scheduled_offset_ms, sent_at, outcome,
+                                      http_status, latency_ms, error, answer)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                """);
             _side = Open(Path);
             _readDisabled = _side.CreateCommand();
             _readDisabled.CommandText = DisabledQuery;
@@ -71,6 +118,10 @@ public sealed class DeliveryStore : IDisposable
         }
         catch (Exception ex) when (ex is SqliteException or IOException or UnauthorizedAccessException)
         {
+            _insertEvent?.Dispose();
+            _insertFanOut?.Dispose();
+            _insertDelivery?.Dispose();
+            _insertLog?.Dispose();
             _readDisabled?.Dispose();
             _side?.Dispose();
             _connection?.Dispose();
@@ -83,17 +134,30 @@ public sealed class DeliveryStore : IDisposable
     public string Path { get; }
 
     /// <summary>
-    /// Stores the event (once per id) and one delivery per webhook, leased to the caller for attempt 1, in one
-    /// transaction on the store's writer thread.
+    /// Stores the event (once per id) and a fan-out to <paramref name="webhookIds"/> leased to the caller for
+    /// attempt 1, in one transaction on the store's writer thread, ahead of the attempt records queued.
+    /// Returns one delivery per webhook, to be recorded with <see cref="RecordAttemptsAsync"/> and closed there.
     /// </summary>
-    internal Task<List<ClaimedDelivery>> AddDeliveriesAsync(string eventId, string eventType, byte[] body, DateTimeOffset createdAt,
-        IReadOnlyList<string> webhookIds, DateTimeOffset firstAt, string leaseOwner, DateTimeOffset leaseUntil) =>
-        OnWriter(tx => AddDeliveries(tx, eventId, eventType, body, createdAt, webhookIds, firstAt, leaseOwner, leaseUntil));
+    internal async Task<List<ClaimedDelivery>> OpenFanOutAsync(string eventId, string eventType, byte[] body, DateTimeOffset createdAt,
+        IReadOnlyList<string> webhookIds, DateTimeOffset firstAt, string leaseOwner, DateTimeOffset leaseUntil)
+    {
+        var fanOut = await OnWriter(tx => OpenFanOut(tx, eventId, eventType, body, createdAt, webhookIds, firstAt, leaseOwner, leaseUntil),
+            urgent: true).ConfigureAwait(false);
+        var first = FromMs(Ms(firstAt));
+        var claimed = new List<ClaimedDelivery>(webhookIds.Count);
+        foreach (var webhookId in webhookIds)
+        {
+            claimed.Add(new ClaimedDelivery(0, eventId, eventType, webhookId, first, 1, body, fanOut));
+        }
+        return claimed;
+    }
 
     /// <summary>
     /// Logs attempts and moves their deliveries on, in one transaction on the store's writer thread. When the
     /// window ended, the delivery fails, its webhook is disabled and the webhook's other pending deliveries are
-    /// dropped (each logged).
+    /// dropped (each logged). A fan-out's delivery gets its row here, in its state after attempt 1;
+    /// <paramref name="closeFanOut"/> ends that fan-out (every one of its deliveries is recorded) when
+    /// <paramref name="mayClose"/>, asked on the writer thread just before, agrees.
     /// Returns how many other deliveries were dropped. A delivery that stopped being pending meanwhile (dropped by
     /// another process) only gets its log row.
     /// </summary>
@@ -101,29 +165,78 @@ public sealed class DeliveryStore : IDisposable
     /// Several attempts go in one transaction (a fan-out's attempt 1 to every webhook): one commit instead of one
     /// per webhook. A kill before the commit re-sends those attempts, which at-least-once allows.
     /// </remarks>
-    internal Task<int> RecordAttemptsAsync(IReadOnlyList<AttemptRecord> records) => OnWriter(tx => RecordAttempts(tx, records));
+    internal Task<int> RecordAttemptsAsync(IReadOnlyList<AttemptRecord> records, long? closeFanOut = null, Func<bool>? mayClose = null) =>
+        OnWriter(tx => RecordAttempts(tx, records, closeFanOut is { } id && (mayClose?.Invoke() ?? true) ? id : null), urgent: false);
 
-    /// <summary><see cref="Disabled"/> read on the second connection: it neither waits for the writes nor delays them.</summary>
-    internal Dictionary<string, DisabledWebhook> DisabledNow()
+    /// <summary>
+    /// <see cref="Disabled"/> read on the second connection (it neither waits for the writes nor delays them), or
+    /// reused for up to 100 ms when this store disabled or enabled nothing since.
+    /// </summary>
+    internal IReadOnlyDictionary<string, DisabledWebhook> DisabledNow()
     {
+        var epoch = Volatile.Read(ref _disabledEpoch);
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (_disabledCache is { } cached && cached.Epoch == epoch && now - cached.ReadAt < DisabledCacheTicks)
+        {
+            return cached.Webhooks;
+        }
+        Dictionary<string, DisabledWebhook> read;
         lock (_sideGate)
         {
-            return ReadDisabled(_readDisabled);
+            read = ReadDisabled(_readDisabled);
+        }
+        _disabledCache = (read, now, epoch);
+        return read;
+    }
+
+    private Task<T> OnWriter<T>(Func<SqliteTransaction, T> work, bool urgent)
+    {
+        var write = new Write<T>(work);
+        lock (_queueGate)
+        {
+            if (_closed)
+            {
+                throw new ObjectDisposedException(nameof(DeliveryStore));
+            }
+            (urgent ? _urgent : _normal).Enqueue(write);
+            _unfinished++;
+            Monitor.Pulse(_queueGate);
+        }
+        return write.Task;
+    }
+
+    /// <summary>
+    /// Waits until every write queued so far is committed (or failed), so a read sees what this process wrote:
+    /// a fan-out's records are committed after its trigger returned.
+    /// </summary>
+    private void CatchUp()
+    {
+        if (Volatile.Read(ref _unfinished) > 0 && Thread.CurrentThread != _writer)
+        {
+            OnWriter(static _ => 0, urgent: false).Wait();
         }
     }
 
-    private Task<T> OnWriter<T>(Func<SqliteTransaction, T> work)
+    /// <summary>Takes the writes queued, urgent ones first, up to <see cref="MaxWritesPerCommit"/>; false once closed and drained.</summary>
+    private bool NextWrites(List<Write> batch)
     {
-        var write = new Write<T>(work);
-        try
+        batch.Clear();
+        lock (_queueGate)
         {
-            _writes.Add(write);
+            while (_urgent.Count == 0 && _normal.Count == 0)
+            {
+                if (_closed)
+                {
+                    return false;
+                }
+                Monitor.Wait(_queueGate);
+            }
+            while (batch.Count < MaxWritesPerCommit && (_urgent.TryDequeue(out var write) || _normal.TryDequeue(out write)))
+            {
+                batch.Add(write);
+            }
+            return true;
         }
-        catch (InvalidOperationException)
-        {
-            throw new ObjectDisposedException(nameof(DeliveryStore));
-        }
-        return write.Task;
     }
 
     private abstract class Write
@@ -150,54 +263,94 @@ public sealed class DeliveryStore : IDisposable
         public override void Fail(Exception error) => _done.TrySetException(error);
     }
 
-    // One write, one transaction, in arrival order. (Grouping the writes queued meanwhile into one transaction
-    // was measured too: no faster, since the rows, not the commits, are the cost.)
+    // The writes queued meanwhile share one transaction (one commit, one WAL append for the pages they share),
+    // each in a savepoint of its own so that one failing write fails alone.
     private void WriteLoop()
     {
-        foreach (var write in _writes.GetConsumingEnumerable())
+        var batch = new List<Write>(MaxWritesPerCommit);
+        var failed = new bool[MaxWritesPerCommit];
+        while (NextWrites(batch))
         {
+            Exception? commitFailure = null;
             lock (_gate)
             {
                 _checkpoints.FinishOnWriter(_connection);
                 try
                 {
                     using var tx = _connection.BeginTransaction();
-                    write.Run(tx);
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        failed[i] = false;
+                        tx.Save("write");
+                        try
+                        {
+                            batch[i].Run(tx);
+                            tx.Release("write");
+                        }
+                        catch (Exception ex)
+                        {
+                            tx.Rollback("write");
+                            tx.Release("write");
+                            // Failed at once (its changes are undone): a later write of this batch may ask.
+                            failed[i] = true;
+                            batch[i].Fail(ex);
+                        }
+                    }
                     tx.Commit();
                 }
                 catch (Exception ex)
                 {
-                    // Whatever failed reaches the caller that awaits the write; the writer thread goes on.
-                    write.Fail(ex);
-                    continue;
+                    // Whatever failed reaches the callers that await the writes; the writer thread goes on.
+                    commitFailure = ex;
+                }
+                if (_disabledChanged)
+                {
+                    _disabledChanged = false;
+                    Interlocked.Increment(ref _disabledEpoch);
                 }
             }
-            write.Complete();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                Interlocked.Decrement(ref _unfinished);
+                if (failed[i])
+                {
+                    continue;
+                }
+                if (commitFailure is null)
+                {
+                    batch[i].Complete();
+                }
+                else
+                {
+                    batch[i].Fail(commitFailure);
+                }
+            }
         }
     }
 
-    private List<ClaimedDelivery> AddDeliveries(SqliteTransaction tx, string eventId, string eventType, byte[] body, DateTimeOffset createdAt,
+    private long OpenFanOut(SqliteTransaction tx, string eventId, string eventType, byte[] body, DateTimeOffset createdAt,
         IReadOnlyList<string> webhookIds, DateTimeOffset firstAt, string leaseOwner, DateTimeOffset leaseUntil)
     {
-        Execute(tx, "INSERT OR IGNORE INTO events (id, type, body, created_at) VALUES ($id, $type, $body, $at)",
-            ("$id", eventId), ("$type", eventType), ("$body", body), ("$at", Ms(createdAt)));
-        var claimed = new List<ClaimedDelivery>(webhookIds.Count);
-        using var insert = Command(tx, """
-            INSERT INTO deliveries (event_id, webhook_id, status, first_at, next_slot, next_due, attempts, lease_owner, lease_until)
-            VALUES ($event, $webhook, 'pending', $first, 1, $first, 0, $owner, $lease) RETURNING id
-            """, ("$event", eventId), ("$webhook", ""), ("$first", Ms(firstAt)), ("$owner", leaseOwner), ("$lease", Ms(leaseUntil)));
-        foreach (var webhookId in webhookIds)
+        _insertEvent.Bind(1, eventId).Bind(2, eventType).Bind(3, body).Bind(4, Ms(createdAt)).Insert();
+        foreach (var id in webhookIds)
         {
-            insert.Parameters["$webhook"].Value = webhookId;
-            var id = (long)insert.ExecuteScalar()!;
-            claimed.Add(new ClaimedDelivery(id, eventId, eventType, webhookId, FromMs(Ms(firstAt)), 1, body));
+            if (id.Contains(WebhookSeparator, StringComparison.Ordinal))
+            {
+                throw new LocalDeliveryException($"The webhook id '{id.ReplaceLineEndings(" ")}' holds a line break; the account is damaged.");
+            }
         }
-        return claimed;
+        if (webhookIds.Count == 0)
+        {
+            return 0;
+        }
+        return _insertFanOut.Bind(1, eventId).Bind(2, string.Join(WebhookSeparator, webhookIds)).Bind(3, Ms(firstAt))
+            .Bind(4, leaseOwner).Bind(5, Ms(leaseUntil)).Insert();
     }
 
     /// <summary>The stored event, or null when this account never delivered that id.</summary>
     public (string Type, byte[] Body)? FindEvent(string eventId)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, "SELECT type, body FROM events WHERE id = $id", ("$id", eventId));
@@ -209,6 +362,7 @@ public sealed class DeliveryStore : IDisposable
     /// <summary>The webhooks an event was delivered to, in delivery order.</summary>
     public IReadOnlyList<string> WebhooksOf(string eventId)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, "SELECT webhook_id FROM deliveries WHERE event_id = $id GROUP BY webhook_id ORDER BY MIN(id)", ("$id", eventId));
@@ -223,9 +377,11 @@ public sealed class DeliveryStore : IDisposable
     internal IReadOnlyList<ClaimedDelivery> ClaimDue(DateTimeOffset now, DateTimeOffset realNow, DateTimeOffset leaseUntil, int max,
         string? eventId, string leaseOwner)
     {
+        CatchUp();
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
+            RecoverFanOuts(tx, realNow, eventId);
             Execute(tx, """
                 UPDATE deliveries SET lease_owner = $owner, lease_until = $lease
                 WHERE id IN (
@@ -249,68 +405,154 @@ public sealed class DeliveryStore : IDisposable
         }
     }
 
-    /// <summary>The earliest due time among pending deliveries no live process holds, or null when there is none.</summary>
+    /// <summary>
+    /// The earliest due time among pending deliveries no live process holds (a fan-out whose sender died counts
+    /// as due at its attempt 1), or null when there is none.
+    /// </summary>
     public DateTimeOffset? NextDue(string? eventId, DateTimeOffset realNow)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, """
-                SELECT MIN(next_due) FROM deliveries
-                WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $real) AND ($event IS NULL OR event_id = $event)
-                  AND webhook_id NOT IN (SELECT webhook_id FROM disabled_webhooks)
+                SELECT MIN(due) FROM (
+                    SELECT MIN(next_due) AS due FROM deliveries
+                    WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $real) AND ($event IS NULL OR event_id = $event)
+                      AND webhook_id NOT IN (SELECT webhook_id FROM disabled_webhooks)
+                    UNION ALL
+                    SELECT MIN(first_at) FROM fanouts WHERE lease_until < $real AND ($event IS NULL OR event_id = $event))
                 """, ("$real", Ms(realNow)), ("$event", eventId));
             return cmd.ExecuteScalar() is long ms ? FromMs(ms) : null;
         }
     }
 
-    /// <summary>Pending deliveries (of one event, or all).</summary>
+    /// <summary>Pending deliveries (of one event, or all), counting those of fan-outs whose attempt 1 is not recorded yet.</summary>
     public int PendingCount(string? eventId = null)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, "SELECT COUNT(*) FROM deliveries WHERE status = 'pending' AND ($event IS NULL OR event_id = $event)",
                 ("$event", eventId));
-            return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            var pending = Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            return pending + OpenFanOuts(null, eventId, null).Sum(f => f.Unrecorded.Count);
         }
     }
 
-    private int RecordAttempts(SqliteTransaction tx, IReadOnlyList<AttemptRecord> records)
+    /// <summary>Open fan-outs (all, or those whose lease ended before <paramref name="leaseEndedBy"/>) with their webhooks not recorded yet.</summary>
+    private List<(long Id, string EventId, DateTimeOffset FirstAt, List<string> Unrecorded)> OpenFanOuts(SqliteTransaction? tx, string? eventId,
+        DateTimeOffset? leaseEndedBy)
+    {
+        using var open = Command(tx, """
+            SELECT id, event_id, webhooks, first_at FROM fanouts
+            WHERE ($event IS NULL OR event_id = $event) AND ($ended IS NULL OR lease_until < $ended)
+            """, ("$event", eventId), ("$ended", leaseEndedBy is { } at ? Ms(at) : null));
+        var fanOuts = ReadAll(open, r => (Id: r.GetInt64(0), EventId: r.GetString(1), Webhooks: r.GetString(2), FirstAt: FromMs(r.GetInt64(3))));
+        var result = new List<(long, string, DateTimeOffset, List<string>)>(fanOuts.Count);
+        foreach (var fanOut in fanOuts)
+        {
+            using var recorded = Command(tx, "SELECT webhook_id FROM deliveries WHERE event_id = $event AND fanout_id = $fanout",
+                ("$event", fanOut.EventId), ("$fanout", fanOut.Id));
+            var done = ReadAll(recorded, r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
+            var unrecorded = fanOut.Webhooks.Length == 0 ? [] : fanOut.Webhooks.Split(WebhookSeparator).Where(w => !done.Contains(w)).ToList();
+            result.Add((fanOut.Id, fanOut.EventId, fanOut.FirstAt, unrecorded));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Fan-outs whose sender's lease ended (it was killed or stopped between its sends and their record): each
+    /// webhook not recorded gets a pending delivery with attempt 1 due, counted from the fan-out's attempt 1.
+    /// </summary>
+    private void RecoverFanOuts(SqliteTransaction tx, DateTimeOffset realNow, string? eventId)
+    {
+        foreach (var (id, fanOutEvent, firstAt, unrecorded) in OpenFanOuts(tx, eventId, realNow))
+        {
+            foreach (var webhookId in unrecorded)
+            {
+                Execute(tx, """
+                    INSERT INTO deliveries (event_id, webhook_id, status, first_at, next_slot, next_due, attempts, fanout_id)
+                    VALUES ($event, $webhook, 'pending', $first, 1, $first, 0, $fanout)
+                    """, ("$event", fanOutEvent), ("$webhook", webhookId), ("$first", Ms(firstAt)), ("$fanout", id));
+            }
+            Execute(tx, "DELETE FROM fanouts WHERE id = $id", ("$id", id));
+        }
+    }
+
+    private int RecordAttempts(SqliteTransaction tx, IReadOnlyList<AttemptRecord> records, long? closeFanOut)
     {
         var dropped = 0;
         foreach (var record in records)
         {
-            dropped += Record(tx, record);
+            dropped += record.Delivery.FanOutId is null ? Record(tx, record) : RecordFanOut(tx, record);
+        }
+        if (closeFanOut is { } fanOut)
+        {
+            Execute(tx, "DELETE FROM fanouts WHERE id = $id", ("$id", fanOut));
         }
         return dropped;
     }
 
     private int Record(SqliteTransaction tx, AttemptRecord record)
     {
-        var (delivery, slot, sentAt, result, verdict, nextDue) = record;
-        InsertLog(tx, delivery.Id, delivery.EventId, delivery.EventType, delivery.WebhookId, slot,
-            ScheduleCursor.OffsetOf(slot), sentAt, Describe(result.Outcome), result.StatusCode, result.Elapsed,
-            result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), result.Body);
-        var (status, reason) = verdict switch
-        {
-            AttemptVerdict.Delivered => ("delivered", (string?)$"attempt {slot} answered {result.StatusCode}"),
-            AttemptVerdict.WindowEnded => ("failed", $"no 2xx in {slot} attempts; the webhook was disabled"),
-            _ => (Pending, null),
-        };
+        var (delivery, slot, sentAt, result, verdict, nextDue, _) = record;
+        InsertAttemptLog(delivery.Id, record);
+        var (status, reason) = Ending(record);
         Execute(tx, """
             UPDATE deliveries SET status = $status, attempts = attempts + 1, next_slot = $next, next_due = $due,
                 lease_owner = NULL, lease_until = NULL, ended_at = $ended, end_reason = $reason
             WHERE id = $id AND status = 'pending'
             """, ("$status", status), ("$next", verdict == AttemptVerdict.Retry ? slot + 1 : slot), ("$due", Ms(nextDue)),
-            ("$ended", status == Pending ? null : Ms(sentAt + result.Elapsed)), ("$reason", reason), ("$id", delivery.Id));
-        var dropped = 0;
-        if (verdict == AttemptVerdict.WindowEnded)
+            ("$ended", status == Pending ? null : Ms(sentAt + result!.Elapsed)), ("$reason", reason), ("$id", delivery.Id));
+        return verdict == AttemptVerdict.WindowEnded ? Disable(tx, record) : 0;
+    }
+
+    /// <summary>A fan-out's delivery: its row, written once in its state after attempt 1 (or without one), and its log row.</summary>
+    private int RecordFanOut(SqliteTransaction tx, AttemptRecord record)
+    {
+        var (delivery, slot, sentAt, result, verdict, nextDue, dropReason) = record;
+        var attempted = verdict is not (AttemptVerdict.Dropped or AttemptVerdict.NotSent);
+        var (status, reason) = Ending(record);
+        var id = _insertDelivery.Bind(1, delivery.EventId).Bind(2, delivery.WebhookId).Bind(3, status).Bind(4, Ms(delivery.FirstAt))
+            .Bind(5, verdict == AttemptVerdict.Retry ? slot + 1 : slot).Bind(6, Ms(nextDue)).Bind(7, attempted ? 1 : 0)
+            .Bind(8, status == Pending ? null : Ms(attempted ? sentAt + result!.Elapsed : sentAt)).Bind(9, reason)
+            .Bind(10, delivery.FanOutId).Insert();
+        if (verdict == AttemptVerdict.Dropped)
         {
-            Execute(tx, "INSERT OR REPLACE INTO disabled_webhooks (webhook_id, disabled_at, reason) VALUES ($id, $at, $reason)",
-                ("$id", delivery.WebhookId), ("$at", Ms(sentAt + result.Elapsed)),
-                ("$reason", $"the retry window of {delivery.EventId} ended without a 2xx"));
-            dropped = DropPending(tx, delivery.WebhookId, null, sentAt + result.Elapsed, "dropped: the webhook was disabled");
+            InsertLog(id, delivery.EventId, delivery.EventType, delivery.WebhookId, null, null, sentAt, "dropped", null, null, dropReason, null);
         }
-        return dropped;
+        else if (attempted)
+        {
+            InsertAttemptLog(id, record);
+        }
+        return verdict == AttemptVerdict.WindowEnded ? Disable(tx, record) : 0;
+    }
+
+    private static (string Status, string? Reason) Ending(AttemptRecord record) => record.Verdict switch
+    {
+        AttemptVerdict.Delivered => ("delivered", $"attempt {record.Slot} answered {record.Result!.StatusCode}"),
+        AttemptVerdict.WindowEnded => ("failed", $"no 2xx in {record.Slot} attempts; the webhook was disabled"),
+        AttemptVerdict.Dropped => ("dropped", record.DropReason),
+        _ => (Pending, null),
+    };
+
+    private void InsertAttemptLog(long deliveryId, AttemptRecord record)
+    {
+        var (delivery, slot, sentAt, result, _, _, _) = record;
+        InsertLog(deliveryId, delivery.EventId, delivery.EventType, delivery.WebhookId, slot,
+            ScheduleCursor.OffsetOf(slot), sentAt, Describe(result!.Outcome), result.StatusCode, result.Elapsed,
+            result.Outcome is AttemptOutcome.Accepted or AttemptOutcome.Refused ? null : result.Describe(), result.Body);
+    }
+
+    /// <summary>The window ended: the webhook is disabled and its other pending deliveries are dropped.</summary>
+    private int Disable(SqliteTransaction tx, AttemptRecord record)
+    {
+        var endedAt = record.SentAt + record.Result!.Elapsed;
+        Execute(tx, "INSERT OR REPLACE INTO disabled_webhooks (webhook_id, disabled_at, reason) VALUES ($id, $at, $reason)",
+            ("$id", record.Delivery.WebhookId), ("$at", Ms(endedAt)),
+            ("$reason", $"the retry window of {record.Delivery.EventId} ended without a 2xx"));
+        _disabledChanged = true;
+        return DropPending(tx, record.Delivery.WebhookId, null, endedAt, "dropped: the webhook was disabled");
     }
 
     /// <summary>Ends a pending delivery without an attempt (its webhook is gone), logged as dropped.</summary>
@@ -336,6 +578,7 @@ public sealed class DeliveryStore : IDisposable
     /// <summary>The delivery log, oldest first, optionally for one event and/or one webhook.</summary>
     public IReadOnlyList<DeliveryLogRow> Log(string? eventId = null, string? webhookId = null)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, """
@@ -359,6 +602,7 @@ public sealed class DeliveryStore : IDisposable
     /// <summary>Every delivery's state, oldest first, optionally for one event and/or one webhook.</summary>
     public IReadOnlyList<DeliveryState> Deliveries(string? eventId = null, string? webhookId = null)
     {
+        CatchUp();
         lock (_gate)
         {
             using var cmd = Command(null, """
@@ -374,7 +618,14 @@ public sealed class DeliveryStore : IDisposable
     }
 
     /// <summary>Webhooks disabled locally, by id.</summary>
-    public IReadOnlyDictionary<string, DisabledWebhook> Disabled() => DisabledNow();
+    public IReadOnlyDictionary<string, DisabledWebhook> Disabled()
+    {
+        CatchUp();
+        lock (_sideGate)
+        {
+            return ReadDisabled(_readDisabled);
+        }
+    }
 
     private const string DisabledQuery = "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks";
 
@@ -385,16 +636,23 @@ public sealed class DeliveryStore : IDisposable
     /// <summary>Clears a webhook's local disabled state; false when it was not disabled.</summary>
     public bool Enable(string webhookId)
     {
+        CatchUp();
         lock (_gate)
         {
-            return Execute(null, "DELETE FROM disabled_webhooks WHERE webhook_id = $id", ("$id", webhookId)) > 0;
+            var enabled = Execute(null, "DELETE FROM disabled_webhooks WHERE webhook_id = $id", ("$id", webhookId)) > 0;
+            Interlocked.Increment(ref _disabledEpoch);
+            return enabled;
         }
     }
 
     public void Dispose()
     {
         // Writes already queued finish first.
-        _writes.CompleteAdding();
+        lock (_queueGate)
+        {
+            _closed = true;
+            Monitor.PulseAll(_queueGate);
+        }
         if (_writer.IsAlive && Thread.CurrentThread != _writer)
         {
             _writer.Join();
@@ -411,6 +669,10 @@ public sealed class DeliveryStore : IDisposable
             {
                 cmd.Dispose();
             }
+            _insertEvent.Dispose();
+            _insertFanOut.Dispose();
+            _insertDelivery.Dispose();
+            _insertLog.Dispose();
             _prepared.Clear();
             _connection.Dispose();
         }
@@ -425,7 +687,7 @@ public sealed class DeliveryStore : IDisposable
         var rows = ReadAll(select, r => (Id: r.GetInt64(0), EventId: r.GetString(1), Type: r.GetString(2)));
         foreach (var row in rows)
         {
-            InsertLog(tx, row.Id, row.EventId, row.Type, webhookId, null, null, at, "dropped", null, null, reason, null);
+            InsertLog(row.Id, row.EventId, row.Type, webhookId, null, null, at, "dropped", null, null, reason, null);
             Execute(tx, """
                 UPDATE deliveries SET status = 'dropped', lease_owner = NULL, lease_until = NULL, ended_at = $at, end_reason = $reason
                 WHERE id = $id
@@ -434,15 +696,14 @@ public sealed class DeliveryStore : IDisposable
         return rows.Count;
     }
 
-    private void InsertLog(SqliteTransaction tx, long deliveryId, string eventId, string eventType, string webhookId, int? attempt,
-        TimeSpan? offset, DateTimeOffset sentAt, string outcome, int? status, TimeSpan? latency, string? error, string? answer) =>
-        Execute(tx, """
-            INSERT INTO attempts (delivery_id, event_id, event_type, webhook_id, attempt, scheduled_offset_ms, sent_at, outcome,
-                                  http_status, latency_ms, error, answer)
-            VALUES ($delivery, $event, $type, $webhook, $attempt, $offset, $sent, $outcome, $status, $latency, $error, $answer)
-            """, ("$delivery", deliveryId), ("$event", eventId), ("$type", eventType), ("$webhook", webhookId), ("$attempt", attempt),
-            ("$offset", offset is { } o ? (long)o.TotalMilliseconds : null), ("$sent", Ms(sentAt)), ("$outcome", outcome),
-            ("$status", status), ("$latency", latency?.TotalMilliseconds), ("$error", error), ("$answer", answer));
+    private void InsertLog(long deliveryId, string eventId, string eventType, string webhookId, int? attempt,
+        TimeSpan? offset, DateTimeOffset sentAt, string outcome, int? status, TimeSpan? latency, string? error, string? answer)
+    {
+        // Runs in the connection's current transaction, like every statement of the writer.
+        _insertLog.Bind(1, deliveryId).Bind(2, eventId).Bind(3, eventType).Bind(4, webhookId).Bind(5, (long?)attempt)
+            .Bind(6, offset is { } o ? (long)o.TotalMilliseconds : null).Bind(7, Ms(sentAt)).Bind(8, outcome).Bind(9, (long?)status)
+            .Bind(10, latency?.TotalMilliseconds).Bind(11, error).Bind(12, answer).Insert();
+    }
 
     private static string Describe(AttemptOutcome outcome) => outcome switch
     {
@@ -465,7 +726,7 @@ public sealed class DeliveryStore : IDisposable
         // transaction across a killed process (only a power loss could take the last ones).
         // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
         // pending deliveries reads it); schema 1 indexed every delivery by webhook and status, so each status
-        // change rewrote a page of it per webhook.
+        // change rewrote a page of it per webhook. Schema 3: fan-outs (see the remarks on the class).
         ExecuteOnce(null, $"""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
@@ -486,7 +747,8 @@ public sealed class DeliveryStore : IDisposable
                 lease_owner TEXT,
                 lease_until INTEGER,
                 ended_at    INTEGER,
-                end_reason  TEXT);
+                end_reason  TEXT,
+                fanout_id   INTEGER);
             CREATE INDEX IF NOT EXISTS deliveries_pending_due ON deliveries(next_due) WHERE status = 'pending';
             CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id);
             DROP INDEX IF EXISTS deliveries_webhook;
@@ -506,12 +768,27 @@ public sealed class DeliveryStore : IDisposable
                 error               TEXT,
                 answer              TEXT);
             CREATE INDEX IF NOT EXISTS attempts_event ON attempts(event_id);
+            CREATE TABLE IF NOT EXISTS fanouts (
+                id          INTEGER PRIMARY KEY,
+                event_id    TEXT NOT NULL,
+                webhooks    TEXT NOT NULL,
+                first_at    INTEGER NOT NULL,
+                lease_owner TEXT NOT NULL,
+                lease_until INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS disabled_webhooks (
                 webhook_id  TEXT PRIMARY KEY,
                 disabled_at INTEGER NOT NULL,
                 reason      TEXT NOT NULL);
-            PRAGMA user_version = {SchemaVersion};
             """);
+        // A store of schema 1 or 2 gets the column; in a transaction, as another process may be opening it too.
+        using var upgrade = _connection.BeginTransaction();
+        using var hasFanOutColumn = Command(upgrade, "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'fanout_id'");
+        if (Convert.ToInt32(hasFanOutColumn.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            ExecuteOnce(upgrade, "ALTER TABLE deliveries ADD COLUMN fanout_id INTEGER");
+        }
+        ExecuteOnce(upgrade, $"PRAGMA user_version = {SchemaVersion}");
+        upgrade.Commit();
     }
 
     private static SqliteConnection Open(string path)
@@ -573,10 +850,24 @@ public sealed class DeliveryStore : IDisposable
     private int Execute(SqliteTransaction? tx, string sql, params (string Name, object? Value)[] parameters)
     {
         var cmd = Prepared(tx, sql);
-        cmd.Parameters.Clear();
-        foreach (var (name, value) in parameters)
+        // A kept statement keeps its parameters: each call site names the same ones in the same order, so only the
+        // values change (new parameter objects for every row were a share of the writer's time).
+        if (cmd.Parameters.Count != parameters.Length)
         {
-            cmd.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            cmd.Parameters.Clear();
+            foreach (var (name, _) in parameters)
+            {
+                cmd.Parameters.Add(new SqliteParameter { ParameterName = name });
+            }
+        }
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            var parameter = cmd.Parameters[i];
+            if (!string.Equals(parameter.ParameterName, parameters[i].Name, StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"statement parameters out of order: {parameter.ParameterName} vs {parameters[i].Name}");
+            }
+            parameter.Value = parameters[i].Value ?? DBNull.Value;
         }
         return cmd.ExecuteNonQuery();
     }

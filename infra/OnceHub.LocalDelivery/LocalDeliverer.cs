@@ -66,6 +66,12 @@ public sealed class LocalDeliverer : IDisposable
     private readonly EngineAdapter _engine;
     private readonly string _owner = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
     private long _claims;
+    // Fan-outs whose records are not committed yet: a trigger returns before that, so this bounds what waits.
+    private const int MaxUnrecordedFanOuts = 16;
+    private readonly SemaphoreSlim _unrecorded = new(MaxUnrecordedFanOuts, MaxUnrecordedFanOuts);
+    // Who subscribes to what, for the account's webhooks as last read: expanding every webhook's composites for
+    // every trigger was a tenth of a fan-out's time.
+    private Subscriptions? _subscriptions;
 
     public LocalDeliverer(IAccountStore account, DeliveryStore store, LocalDeliveryOptions? options = null)
         : this(account, store, options, ownsStores: false)
@@ -99,13 +105,17 @@ public sealed class LocalDeliverer : IDisposable
     /// Builds a fresh <paramref name="eventName"/> event from its sample and the overrides, and sends attempt 1 to
     /// every enabled webhook subscribed to it. Later attempts are left to <see cref="RunAsync"/>.
     /// </summary>
+    /// <remarks>
+    /// Returns once every attempt 1 was answered. Their records are committed just after, before any later read
+    /// of this store (and before <see cref="DeliveryStore.Dispose"/> returns); a process killed in between sends
+    /// those attempts again from its next start, which at-least-once allows.
+    /// </remarks>
     /// <exception cref="ArgumentException">Not an event type OnceHub delivers.</exception>
     /// <exception cref="PayloadOverrideException">An override does not apply.</exception>
     public async Task<FanOutResult> TriggerAsync(string eventName, IEnumerable<PayloadOverride> overrides, CancellationToken cancellationToken = default)
     {
         var (eventId, body) = EventFactory.Create(eventName, overrides, Options.WallClock.GetUtcNow());
-        var subscribed = _account.Snapshot().Where(w => EventCatalog.Expand(w.Events).Any(e => e.Name == eventName)).ToList();
-        return await FanOutAsync(eventId, eventName, body, subscribed, cancellationToken).ConfigureAwait(false);
+        return await FanOutAsync(eventId, eventName, body, SubscribedTo(eventName), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -195,6 +205,7 @@ public sealed class LocalDeliverer : IDisposable
     public void Dispose()
     {
         _engine.Dispose();
+        _unrecorded.Dispose();
         if (_ownsStores)
         {
             _store.Dispose();
@@ -229,21 +240,52 @@ public sealed class LocalDeliverer : IDisposable
         ct.ThrowIfCancellationRequested();
     }
 
+    private IReadOnlyList<StoredWebhook> SubscribedTo(string eventName)
+    {
+        var webhooks = _account.Snapshot();
+        var known = _subscriptions;
+        if (known is null || !known.Describes(webhooks))
+        {
+            known = new Subscriptions(webhooks);
+            _subscriptions = known;
+        }
+        return known.To(eventName);
+    }
+
     private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
     {
         var disabled = _store.DisabledNow();
         var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
         var now = Options.Time.Clock.GetUtcNow();
-        var claimed = await _store.AddDeliveriesAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
-            now, NextClaimToken(), LeaseUntil()).ConfigureAwait(false);
-        var byWebhook = enabled.ToDictionary(w => w.Id, StringComparer.Ordinal);
+        await _unrecorded.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        List<ClaimedDelivery> claimed;
+        try
+        {
+            claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
+                now, NextClaimToken(), LeaseUntil()).ConfigureAwait(false);
+        }
+        catch
+        {
+            _unrecorded.Release();
+            throw;
+        }
         var outcomes = new WebhookOutcome?[claimed.Count];
-        var records = new AttemptLog(_store);
+        var records = new AttemptLog(_store, claimed.Count == 0 ? null : claimed[0].FanOutId);
         await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
             new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
-            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], byWebhook[claimed[i].WebhookId], records, ct).ConfigureAwait(false))
+            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], enabled[i], records, ct).ConfigureAwait(false))
             .ConfigureAwait(false);
-        await records.FlushAsync().ConfigureAwait(false);
+        // Not awaited: the answers are known, and the records are committed before any later read of the store.
+        _ = records.CloseAsync().ContinueWith(static (written, state) =>
+        {
+            var (self, eventId) = ((LocalDeliverer, string))state!;
+            self._unrecorded.Release();
+            if (written.Exception is { } failed)
+            {
+                // Nothing is lost: the fan-out stays open and its attempts 1 are sent again once its lease ends.
+                self.Options.OnError?.Invoke($"The attempts of {eventId} could not be recorded; they will be sent again: {failed.GetBaseException().Message}");
+            }
+        }, (this, eventId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
         var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
             ? outcome
@@ -261,14 +303,29 @@ public sealed class LocalDeliverer : IDisposable
         var now = time.Clock.GetUtcNow();
         if (webhook is null || !Uri.TryCreate(webhook.Url, UriKind.Absolute, out var target))
         {
-            _store.Drop(delivery, now, webhook is null ? "dropped: the webhook is no longer in the account" : "dropped: the webhook's url is not absolute");
+            var reason = webhook is null ? "dropped: the webhook is no longer in the account" : "dropped: the webhook's url is not absolute";
+            if (delivery.FanOutId is null)
+            {
+                _store.Drop(delivery, now, reason);
+            }
+            else
+            {
+                batch!.Add(new AttemptRecord(delivery, 1, now, null, AttemptVerdict.Dropped, now, reason));
+            }
             return new WebhookOutcome(delivery.WebhookId, webhook?.Name ?? "", webhook?.Url ?? "", WebhookOutcomeKind.Dropped, null, null, null);
         }
         var slot = ScheduleCursor.SlotToSend(delivery.NextSlot, time.ScheduleElapsed(delivery.FirstAt, now));
         var result = await _engine.SendAsync(target, delivery.Body, webhook.Secret, ct).ConfigureAwait(false);
         if (result.Outcome == AttemptOutcome.Canceled)
         {
-            _store.Release(delivery.Id);
+            if (delivery.FanOutId is null)
+            {
+                _store.Release(delivery.Id);
+            }
+            else
+            {
+                batch!.Add(new AttemptRecord(delivery, 1, now, null, AttemptVerdict.NotSent, delivery.FirstAt));
+            }
             return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.Interrupted, result, slot, null);
         }
         var verdict = result.IsAccepted ? AttemptVerdict.Delivered
@@ -292,10 +349,11 @@ public sealed class LocalDeliverer : IDisposable
 
     /// <summary>
     /// A fan-out's attempt records, written in chunks while the other attempts are still in flight: the store's
-    /// writer thread is otherwise idle during the sends, and one write of every record after the last send
-    /// made each fan-out wait for it.
+    /// writer thread is otherwise idle during the sends, and short transactions let the next fan-out's opening
+    /// row go first. The last chunk closes the fan-out, unless a chunk before it failed: then the fan-out stays
+    /// open and is sent again once its lease ends.
     /// </summary>
-    private sealed class AttemptLog(DeliveryStore store)
+    private sealed class AttemptLog(DeliveryStore store, long? fanOutId)
     {
         // Small enough to start writing early, large enough that a commit carries several records.
         private const int Chunk = 16;
@@ -316,16 +374,18 @@ public sealed class LocalDeliverer : IDisposable
             }
         }
 
-        /// <summary>Writes what is left and waits for every chunk.</summary>
-        public Task FlushAsync()
+        /// <summary>Writes what is left and closes the fan-out; completes when every chunk is committed.</summary>
+        public Task CloseAsync()
         {
             lock (_gate)
             {
-                if (_pending.Count > 0)
+                if (fanOutId is not null)
                 {
-                    _writes.Add(store.RecordAttemptsAsync(_pending));
-                    _pending = [];
+                    // Chunks run in order on the store's writer: a failed one is faulted before this one runs.
+                    var before = _writes.ToArray();
+                    _writes.Add(store.RecordAttemptsAsync(_pending, fanOutId, () => !before.Any(w => w.IsFaulted)));
                 }
+                _pending = [];
                 return Task.WhenAll(_writes);
             }
         }
@@ -333,6 +393,32 @@ public sealed class LocalDeliverer : IDisposable
 
     // A lease outlives the attempt it covers (timeout plus margin), so a killed holder's deliveries come back soon.
     private DateTimeOffset LeaseUntil() => Options.WallClock.GetUtcNow() + Options.AttemptTimeout + TimeSpan.FromSeconds(5);
+
+    /// <summary>The webhooks subscribed to each event type (composites expanded), for one list of the account's webhooks.</summary>
+    private sealed class Subscriptions(IReadOnlyList<StoredWebhook> webhooks)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<StoredWebhook>> _byEvent = new(StringComparer.Ordinal);
+
+        /// <summary>True when <paramref name="current"/> holds the same webhooks (the account hands out one object per unchanged webhook).</summary>
+        public bool Describes(IReadOnlyList<StoredWebhook> current)
+        {
+            if (current.Count != webhooks.Count)
+            {
+                return false;
+            }
+            for (var i = 0; i < current.Count; i++)
+            {
+                if (!ReferenceEquals(current[i], webhooks[i]))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public IReadOnlyList<StoredWebhook> To(string eventName) =>
+            _byEvent.GetOrAdd(eventName, name => [.. webhooks.Where(w => EventCatalog.Expand(w.Events).Any(e => e.Name == name))]);
+    }
 
     private string NextClaimToken() => $"{_owner}-{Interlocked.Increment(ref _claims)}";
 }

@@ -1,3 +1,4 @@
+using OnceHub.Contracts.Delivery;
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts;
 using OnceHub.TestSupport;
@@ -250,6 +251,39 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task A_fan_out_its_sender_never_recorded_is_sent_again_to_the_webhooks_it_missed_once_its_lease_ends()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(_ => 200);
+        using var account = new TempAccount();
+        var webhooks = new[] { "a", "b", "c" }.Select(name => account.Add(name, receiver.UrlFor("/" + name), "booking")).ToList();
+        var (eventId, body) = EventFactory.Create("booking.scheduled", [], DateTimeOffset.UtcNow);
+        var start = DateTimeOffset.UtcNow;
+        using var store = new DeliveryStore(account.Folder);
+        // A sender that opened its fan-out, recorded webhook a's attempt 1, and died before the rest.
+        var claimed = await store.OpenFanOutAsync(eventId, "booking.scheduled", body, start, [.. webhooks.Select(w => w.Id)], start,
+            "a-killed-process", start + TimeSpan.FromSeconds(15));
+        await store.RecordAttemptsAsync([new AttemptRecord(claimed[0], 1, start, new AttemptResult(AttemptOutcome.Accepted, 200,
+            TimeSpan.FromMilliseconds(3)), AttemptVerdict.Delivered, start)]);
+        Assert.Equal(2, store.PendingCount(eventId));
+        Assert.Empty(store.ClaimDue(start, start + TimeSpan.FromSeconds(14), start + TimeSpan.FromSeconds(30), 10, eventId, "another"));
+
+        // Past the lease, a deliverer sends attempt 1 to b and c, once each, and a not again.
+        var later = new FakeTimeProvider(start + TimeSpan.FromSeconds(16));
+        using (var deliverer = new LocalDeliverer(account.Webhooks, store, new LocalDeliveryOptions { WallClock = later }))
+        {
+            await deliverer.RunAsync(eventId).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+
+        Assert.Equal(["/b", "/c"], receiver.Requests.Select(r => r.Path).Order());
+        Assert.All(receiver.Requests, r => Assert.Equal(eventId, r.EventId));
+        var states = store.Deliveries(eventId);
+        Assert.Equal(webhooks.Select(w => w.Id).Order(), states.Select(d => d.WebhookId).Order());
+        Assert.All(states, d => Assert.Equal((DeliveryStatus.Delivered, 1), (d.Status, d.Attempts)));
+        Assert.Equal([1, 1, 1], store.Log(eventId).Select(r => r.Attempt));
+        Assert.Equal(0, store.PendingCount());
+    }
+
+    [Fact]
     public async Task A_store_of_the_first_schema_is_upgraded_in_place_and_keeps_its_deliveries()
     {
         await using var receiver = await StandInReceiver.StartAsync(_ => 503);
@@ -260,7 +294,8 @@ public class DeliveryTests
         {
             eventId = (await deliverer.TriggerAsync("booking.scheduled", [])).EventId;
         }
-        // Back to schema 1 as the first version wrote it: an index of every delivery by webhook and status.
+        // Back to schema 1 as the first version wrote it: an index of every delivery by webhook and status, no
+        // fan-outs.
         var path = Path.Combine(account.Folder, DeliveryStore.FileName);
         using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
         {
@@ -269,6 +304,8 @@ public class DeliveryTests
             downgrade.CommandText = """
                 DROP INDEX deliveries_webhook_pending;
                 CREATE INDEX deliveries_webhook ON deliveries(webhook_id, status);
+                DROP TABLE fanouts;
+                ALTER TABLE deliveries DROP COLUMN fanout_id;
                 PRAGMA user_version = 1;
                 """;
             downgrade.ExecuteNonQuery();
@@ -284,8 +321,12 @@ public class DeliveryTests
         using var query = check.CreateCommand();
         query.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries_webhook%' ORDER BY name)";
         Assert.Equal("deliveries_webhook_pending", query.ExecuteScalar());
+        query.CommandText = "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'fanout_id'";
+        Assert.Equal(1L, query.ExecuteScalar());
+        query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'";
+        Assert.Equal(1L, query.ExecuteScalar());
         query.CommandText = "PRAGMA user_version";
-        Assert.Equal(2L, query.ExecuteScalar());
+        Assert.Equal(3L, query.ExecuteScalar());
     }
 
     [Fact]

@@ -82,24 +82,103 @@ public class KillTests(ITestOutputHelper output)
         Assert.All(conversations.Requests, r => Assert.Equal("/conversations", r.Path));
     }
 
-    private static Process StartDeliveringEmulator(string folder)
+    [Fact]
+    public async Task A_trigger_killed_while_its_attempts_are_in_flight_loses_nothing()
+    {
+        // Three receivers (three origins, so the three attempts go out at once); the first request to each, attempt
+        // 1, gets no answer until the test ends.
+        var held = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var receivers = new List<StandInReceiver>();
+        for (var i = 0; i < 3; i++)
+        {
+            receivers.Add(await StandInReceiver.StartAsync(n => n == 1 ? held.Task : Task.FromResult(200)));
+        }
+        using var account = new TempAccount();
+        for (var i = 0; i < receivers.Count; i++)
+        {
+            account.Add($"hook-{i}", receivers[i].UrlFor("/hook"), "booking");
+        }
+        try
+        {
+            // The trigger, as its own process, with a 3 s attempt timeout: its fan-out's lease ends 8 s after it began.
+            var trigger = StartCli("trigger", "booking.scheduled", "--account", "file:" + account.Folder, "--attempt-timeout", "3");
+            try
+            {
+                await DeliveryTests.WaitUntil(() => receivers.All(r => r.Arrived.Count == 1) || trigger.HasExited, 60);
+                Assert.False(trigger.HasExited, "the trigger ended before its attempts were answered: " + string.Join('\n', Said));
+            }
+            finally
+            {
+                trigger.Kill(entireProcessTree: true);
+                await trigger.WaitForExitAsync();
+            }
+            var eventId = receivers[0].Arrived.Single().EventId;
+            using var store = new DeliveryStore(account.Folder);
+            var pendingBefore = store.PendingCount();
+            Assert.Equal(3, pendingBefore);
+            Assert.Empty(store.Log());
+
+            var deliverer = StartDeliveringEmulator(account.Folder, scale: null);
+            try
+            {
+                await DeliveryTests.WaitUntil(() => store.PendingCount() == 0, 60);
+            }
+            finally
+            {
+                deliverer.Kill(entireProcessTree: true);
+                await deliverer.WaitForExitAsync();
+            }
+
+            var answered = receivers.Select(r => r.Requests.Where(q => q.Status == 200).ToList()).ToList();
+            var figures = $"kill test (trigger): {pendingBefore} deliveries in flight at the kill, {answered.Sum(a => a.Count)} delivered after the restart, " +
+                $"{answered.Count(a => a.Count == 0)} lost";
+            output.WriteLine(figures);
+            Console.WriteLine(figures);
+            Assert.All(answered, a => Assert.Equal(eventId, Assert.Single(a).EventId));
+            Assert.All(store.Deliveries(), d => Assert.Equal((DeliveryStatus.Delivered, 1), (d.Status, d.Attempts)));
+            Assert.All(store.Log(), row => Assert.Equal((1, "accepted"), (row.Attempt, row.Outcome)));
+            Assert.Equal(3, store.Log().Count);
+        }
+        finally
+        {
+            held.TrySetResult(503);
+            foreach (var receiver in receivers)
+            {
+                await receiver.DisposeAsync();
+            }
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<string> Said = new();
+
+    private static Process StartCli(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "OnceHub.Contracts.Cli.dll");
+        Assert.True(File.Exists(dll), $"the CLI is built next to the tests: {dll}");
+        return StartChild(dll, args);
+    }
+
+    private static Process StartDeliveringEmulator(string folder, int? scale = Scale)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "OnceHub.Emulator.dll");
         Assert.True(File.Exists(dll), $"the emulator is built next to the tests: {dll}");
+        string[] timing = scale is { } s ? ["--time-scale", s.ToString(System.Globalization.CultureInfo.InvariantCulture)] : [];
+        return StartChild(dll, ["--port", "0", "--data", folder, "--allow-insecure-urls", "--deliver", .. timing, "--attempt-timeout", "2"]);
+    }
+
+    private static Process StartChild(string dll, IEnumerable<string> args)
+    {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[]
-        {
-            dll, "--port", "0", "--data", folder, "--allow-insecure-urls",
-            "--deliver", "--time-scale", Scale.ToString(System.Globalization.CultureInfo.InvariantCulture), "--attempt-timeout", "2",
-        })
+        start.ArgumentList.Add(dll);
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
         start.Environment["ONCEHUB_API_KEY"] = "kill-test-key";
         var process = Process.Start(start)!;
-        // Drain both pipes so a chatty child never blocks on a full one.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain both pipes so a chatty child never blocks on a full one; keep what it said for a failure's message.
+        process.OutputDataReceived += (_, line) => Said.Enqueue(line.Data ?? "");
+        process.ErrorDataReceived += (_, line) => Said.Enqueue(line.Data ?? "");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

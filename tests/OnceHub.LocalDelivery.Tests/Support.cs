@@ -28,9 +28,17 @@ internal sealed class StandInReceiver : IAsyncDisposable
 
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>Every request as it arrived (path, event id), answered or not yet.</summary>
+    public ConcurrentQueue<(string Path, string EventId)> Arrived { get; } = new();
+
     /// <param name="status">Given the 1-based number of the request, the status to answer.</param>
     /// <param name="answer">A text body for every answer; none when null.</param>
-    public static async Task<StandInReceiver> StartAsync(Func<int, int> status, string? answer = null)
+    public static Task<StandInReceiver> StartAsync(Func<int, int> status, string? answer = null) =>
+        StartAsync(n => Task.FromResult(status(n)), answer);
+
+    /// <param name="status">Given the 1-based number of the request, the status to answer, when it is ready.</param>
+    /// <param name="answer">A text body for every answer; none when null.</param>
+    public static async Task<StandInReceiver> StartAsync(Func<int, Task<int>> status, string? answer = null)
     {
         var text = answer;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
@@ -43,12 +51,15 @@ internal sealed class StandInReceiver : IAsyncDisposable
             using var buffer = new MemoryStream();
             await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
             var body = buffer.ToArray();
-            var answer = status(Interlocked.Increment(ref self._count));
+            var number = Interlocked.Increment(ref self._count);
+            string eventId;
             using (var doc = JsonDocument.Parse(body))
             {
-                self.Requests.Enqueue((http.Request.Path, http.Request.Headers[WebhookSigner.HeaderName].ToString(), body,
-                    doc.RootElement.GetProperty("id").GetString()!, answer));
+                eventId = doc.RootElement.GetProperty("id").GetString()!;
             }
+            self.Arrived.Enqueue((http.Request.Path, eventId));
+            var answer = await status(number);
+            self.Requests.Enqueue((http.Request.Path, http.Request.Headers[WebhookSigner.HeaderName].ToString(), body, eventId, answer));
             http.Response.StatusCode = answer;
             if (text is not null)
             {
