@@ -73,7 +73,7 @@ public sealed class DeliveryStore : IDisposable
     private int _unfinished;
     private const int MaxWritesPerCommit = 32;
     private readonly Thread _writer;
-    private (Dictionary<string, DisabledWebhook> Webhooks, long ReadAt, int Epoch)? _disabledCache;
+    private DisabledRead? _disabledCache;
     private int _disabledEpoch;
     // Set by the writer thread when its transaction disables a webhook; the epoch moves once that is committed.
     private bool _disabledChanged;
@@ -176,7 +176,7 @@ public sealed class DeliveryStore : IDisposable
     {
         var epoch = Volatile.Read(ref _disabledEpoch);
         var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (_disabledCache is { } cached && cached.Epoch == epoch && now - cached.ReadAt < DisabledCacheTicks)
+        if (Volatile.Read(ref _disabledCache) is { } cached && cached.Epoch == epoch && now - cached.ReadAt < DisabledCacheTicks)
         {
             return cached.Webhooks;
         }
@@ -185,9 +185,12 @@ public sealed class DeliveryStore : IDisposable
         {
             read = ReadDisabled(_readDisabled);
         }
-        _disabledCache = (read, now, epoch);
+        Volatile.Write(ref _disabledCache, new DisabledRead(read, now, epoch));
         return read;
     }
+
+    /// <summary>One read of the disabled webhooks: when (Stopwatch ticks), and the epoch it saw.</summary>
+    private sealed record DisabledRead(Dictionary<string, DisabledWebhook> Webhooks, long ReadAt, int Epoch);
 
     private Task<T> OnWriter<T>(Func<SqliteTransaction, T> work, bool urgent)
     {

@@ -204,8 +204,8 @@ public sealed class LocalDeliverer : IDisposable
 
     public void Dispose()
     {
+        // The semaphore is not disposed: a fan-out's records may still complete (and release it) afterwards.
         _engine.Dispose();
-        _unrecorded.Dispose();
         if (_ownsStores)
         {
             _store.Dispose();
