@@ -443,22 +443,24 @@ public sealed class DeliveryStore : IDisposable
     }
 
     /// <summary>Open fan-outs (all, or those whose lease ended before <paramref name="leaseEndedBy"/>) with their webhooks not recorded yet.</summary>
-    private List<(long Id, string EventId, DateTimeOffset FirstAt, List<string> Unrecorded)> OpenFanOuts(SqliteTransaction? tx, string? eventId,
+    private List<(long Id, string EventId, string EventType, DateTimeOffset FirstAt, List<string> Unrecorded)> OpenFanOuts(SqliteTransaction? tx, string? eventId,
         DateTimeOffset? leaseEndedBy)
     {
         using var open = Command(tx, """
-            SELECT id, event_id, webhooks, first_at FROM fanouts
-            WHERE ($event IS NULL OR event_id = $event) AND ($ended IS NULL OR lease_until < $ended)
+            SELECT f.id, f.event_id, f.webhooks, f.first_at, e.type FROM fanouts f JOIN events e ON e.id = f.event_id
+            WHERE ($event IS NULL OR f.event_id = $event) AND ($ended IS NULL OR f.lease_until < $ended)
+            ORDER BY f.id
             """, ("$event", eventId), ("$ended", leaseEndedBy is { } at ? Ms(at) : null));
-        var fanOuts = ReadAll(open, r => (Id: r.GetInt64(0), EventId: r.GetString(1), Webhooks: r.GetString(2), FirstAt: FromMs(r.GetInt64(3))));
-        var result = new List<(long, string, DateTimeOffset, List<string>)>(fanOuts.Count);
+        var fanOuts = ReadAll(open, r => (Id: r.GetInt64(0), EventId: r.GetString(1), Webhooks: r.GetString(2), FirstAt: FromMs(r.GetInt64(3)),
+            Type: r.GetString(4)));
+        var result = new List<(long, string, string, DateTimeOffset, List<string>)>(fanOuts.Count);
         foreach (var fanOut in fanOuts)
         {
             using var recorded = Command(tx, "SELECT webhook_id FROM deliveries WHERE event_id = $event AND fanout_id = $fanout",
                 ("$event", fanOut.EventId), ("$fanout", fanOut.Id));
             var done = ReadAll(recorded, r => r.GetString(0)).ToHashSet(StringComparer.Ordinal);
             var unrecorded = fanOut.Webhooks.Length == 0 ? [] : fanOut.Webhooks.Split(WebhookSeparator).Where(w => !done.Contains(w)).ToList();
-            result.Add((fanOut.Id, fanOut.EventId, fanOut.FirstAt, unrecorded));
+            result.Add((fanOut.Id, fanOut.EventId, fanOut.Type, fanOut.FirstAt, unrecorded));
         }
         return result;
     }
@@ -469,7 +471,7 @@ public sealed class DeliveryStore : IDisposable
     /// </summary>
     private void RecoverFanOuts(SqliteTransaction tx, DateTimeOffset realNow, string? eventId)
     {
-        foreach (var (id, fanOutEvent, firstAt, unrecorded) in OpenFanOuts(tx, eventId, realNow))
+        foreach (var (id, fanOutEvent, _, firstAt, unrecorded) in OpenFanOuts(tx, eventId, realNow))
         {
             foreach (var webhookId in unrecorded)
             {
@@ -602,7 +604,10 @@ public sealed class DeliveryStore : IDisposable
         }
     }
 
-    /// <summary>Every delivery's state, oldest first, optionally for one event and/or one webhook.</summary>
+    /// <summary>
+    /// Every delivery's state, oldest first, optionally for one event and/or one webhook; the deliveries of a fan-out
+    /// whose attempts 1 are not recorded yet come last, pending, with id 0.
+    /// </summary>
     public IReadOnlyList<DeliveryState> Deliveries(string? eventId = null, string? webhookId = null)
     {
         CatchUp();
@@ -614,9 +619,16 @@ public sealed class DeliveryStore : IDisposable
                 WHERE ($event IS NULL OR d.event_id = $event) AND ($webhook IS NULL OR d.webhook_id = $webhook)
                 ORDER BY d.id
                 """, ("$event", eventId), ("$webhook", webhookId));
-            return ReadAll(cmd, r => new DeliveryState(
+            var states = ReadAll(cmd, r => new DeliveryState(
                 r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), Enum.Parse<DeliveryStatus>(r.GetString(4), ignoreCase: true),
                 r.GetInt32(5), r.GetInt32(6), FromMs(r.GetInt64(7)), r.IsDBNull(8) ? null : r.GetString(8)));
+            // A fan-out not recorded yet (its sender is sending, or died): its deliveries have no row, so no id yet.
+            foreach (var fanOut in OpenFanOuts(null, eventId, null))
+            {
+                states.AddRange(fanOut.Unrecorded.Where(w => webhookId is null || w == webhookId)
+                    .Select(w => new DeliveryState(0, fanOut.EventId, fanOut.EventType, w, DeliveryStatus.Pending, 0, 1, fanOut.FirstAt, null)));
+            }
+            return states;
         }
     }
 
