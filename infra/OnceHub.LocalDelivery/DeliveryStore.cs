@@ -26,8 +26,9 @@ internal enum AttemptVerdict
 
 /// <summary>
 /// The local account's delivery queue and log: <c>deliveries.db</c> (SQLite, WAL) in the account folder, beside
-/// the account's JSON file, which keeps only what the API returns. Every state change is one transaction, so a
-/// process killed at any point leaves each delivery either before or after an attempt; a delivery whose
+/// the account's JSON file, which keeps only what the API returns. Every state change is atomic (a transaction,
+/// or a savepoint within the one shared by the writes queued together), so a process killed at any point leaves
+/// each delivery either before or after an attempt; a delivery whose
 /// attempt was in flight is retried (at-least-once; receivers de-duplicate by event id). Several processes may
 /// share the folder: a delivery is leased (real time) to the process sending its attempt. Times are stored as
 /// Unix milliseconds on the delivering clock (see <see cref="DeliveryTime"/>).
