@@ -1,6 +1,6 @@
-using OnceHub.Contracts.Delivery;
 using Microsoft.Extensions.Time.Testing;
 using OnceHub.Contracts;
+using OnceHub.Contracts.Delivery;
 using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
