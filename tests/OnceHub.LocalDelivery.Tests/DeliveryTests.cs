@@ -182,6 +182,44 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task A_trigger_canceled_while_attempt_1_is_in_flight_leaves_that_attempt_due_for_the_next_deliverer()
+    {
+        var held = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var receiver = await StandInReceiver.StartAsync(n => n == 1 ? held.Task : Task.FromResult(200));
+        using var account = new TempAccount();
+        var webhook = account.Add("bookings", receiver.UrlFor("/b"), "booking");
+        string eventId;
+        try
+        {
+            using var deliverer = account.Deliverer(VirtualTime());
+            using var stop = new CancellationTokenSource();
+            var trigger = deliverer.TriggerAsync("booking.scheduled", [], stop.Token);
+            await WaitUntil(() => receiver.Arrived.Count == 1, 30);
+            await stop.CancelAsync();
+            var result = await trigger.WaitAsync(TimeSpan.FromSeconds(30));
+            eventId = result.EventId;
+            Assert.Equal(WebhookOutcomeKind.Interrupted, result.Webhooks.Single().Kind);
+        }
+        finally
+        {
+            held.TrySetResult(503);
+        }
+
+        using var store = new DeliveryStore(account.Folder);
+        var pending = store.Deliveries(eventId).Single();
+        Assert.Equal((webhook.Id, DeliveryStatus.Pending, 0, 1), (pending.WebhookId, pending.Status, pending.Attempts, pending.NextSlot));
+        Assert.NotEqual(0, pending.Id);
+        Assert.Empty(store.Log(eventId));
+
+        using (var next = new LocalDeliverer(account.Webhooks, store, VirtualTime()))
+        {
+            await next.RunAsync(eventId).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        Assert.Equal((1, "accepted"), (store.Log(eventId).Single().Attempt, store.Log(eventId).Single().Outcome));
+        Assert.Equal(DeliveryStatus.Delivered, store.Deliveries(eventId).Single().Status);
+    }
+
+    [Fact]
     public async Task A_webhook_deleted_while_its_delivery_waits_ends_that_delivery_as_dropped()
     {
         await using var receiver = await StandInReceiver.StartAsync(_ => 503);
