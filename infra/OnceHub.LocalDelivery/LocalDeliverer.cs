@@ -348,15 +348,16 @@ public sealed class LocalDeliverer : IDisposable
     }
 
     /// <summary>
-    /// A fan-out's attempt records, written in chunks while the other attempts are still in flight: the store's
-    /// writer thread is otherwise idle during the sends, and short transactions let the next fan-out's opening
-    /// row go first. The last chunk closes the fan-out, unless a chunk before it failed: then the fan-out stays
-    /// open and is sent again once its lease ends.
+    /// A fan-out's attempt records, written in chunks as the answers come (a large fan-out starts writing before
+    /// its last answer). The last chunk closes the fan-out, unless a chunk before it failed: then the fan-out
+    /// stays open and is sent again once its lease ends.
     /// </summary>
     private sealed class AttemptLog(DeliveryStore store, long? fanOutId)
     {
-        // Small enough to start writing early, large enough that a commit carries several records.
-        private const int Chunk = 16;
+        // Each chunk costs a transaction on the writer, which competes with the sends for the cores: chunks of 100
+        // did 30,600 deliveries/s for 1 event -> 100 webhooks against 28,900 with chunks of 16 (four rounds
+        // each, alternated). A larger fan-out still starts writing before its last answer.
+        private const int Chunk = 100;
         private readonly Lock _gate = new();
         private readonly List<Task<int>> _writes = [];
         private List<AttemptRecord> _pending = new(Chunk);
