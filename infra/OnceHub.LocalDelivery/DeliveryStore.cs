@@ -154,6 +154,14 @@ public sealed class DeliveryStore : IDisposable
     }
 
     /// <summary>
+    /// Moves an open fan-out's lease to <paramref name="leaseUntil"/> while its sender is still sending: a fan-out to
+    /// many slow receivers outlasts one lease, and another deliverer would otherwise send its attempts 1 again.
+    /// </summary>
+    internal Task RenewFanOutAsync(long fanOutId, string leaseOwner, DateTimeOffset leaseUntil) =>
+        OnWriter(tx => Execute(tx, "UPDATE fanouts SET lease_until = $lease WHERE id = $id AND lease_owner = $owner",
+            ("$lease", Ms(leaseUntil)), ("$id", fanOutId), ("$owner", leaseOwner)), urgent: true);
+
+    /// <summary>
     /// Logs attempts and moves their deliveries on, in one transaction on the store's writer thread. When the
     /// window ended, the delivery fails, its webhook is disabled and the webhook's other pending deliveries are
     /// dropped (each logged). A fan-out's delivery gets its row here, in its state after attempt 1;

@@ -259,10 +259,11 @@ public sealed class LocalDeliverer : IDisposable
         var now = Options.Time.Clock.GetUtcNow();
         await _unrecorded.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         List<ClaimedDelivery> claimed;
+        var owner = NextClaimToken();
         try
         {
             claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
-                now, NextClaimToken(), LeaseUntil()).ConfigureAwait(false);
+                now, owner, LeaseUntil()).ConfigureAwait(false);
         }
         catch
         {
@@ -270,11 +271,30 @@ public sealed class LocalDeliverer : IDisposable
             throw;
         }
         var outcomes = new WebhookOutcome?[claimed.Count];
-        var records = new AttemptLog(_store, claimed.Count == 0 ? null : claimed[0].FanOutId);
-        await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
-            async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], enabled[i], records, ct).ConfigureAwait(false))
-            .ConfigureAwait(false);
+        var fanOutId = claimed.Count == 0 ? null : claimed[0].FanOutId;
+        var records = new AttemptLog(_store, fanOutId);
+        using (var sending = new CancellationTokenSource())
+        {
+            var lease = fanOutId is { } id ? KeepLeaseAsync(id, owner, sending.Token) : Task.CompletedTask;
+            try
+            {
+                await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
+                    new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
+                    async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], enabled[i], records, ct).ConfigureAwait(false))
+                    .ConfigureAwait(false);
+            }
+            catch
+            {
+                // No records follow: the fan-out stays open, and is sent again once its lease ends.
+                _unrecorded.Release();
+                throw;
+            }
+            finally
+            {
+                await sending.CancelAsync().ConfigureAwait(false);
+                await lease.ConfigureAwait(false);
+            }
+        }
         // Not awaited: the answers are known, and the records are committed before any later read of the store.
         _ = records.CloseAsync().ContinueWith(static (written, state) =>
         {
@@ -393,7 +413,31 @@ public sealed class LocalDeliverer : IDisposable
     }
 
     // A lease outlives the attempt it covers (timeout plus margin), so a killed holder's deliveries come back soon.
-    private DateTimeOffset LeaseUntil() => Options.WallClock.GetUtcNow() + Options.AttemptTimeout + TimeSpan.FromSeconds(5);
+    private DateTimeOffset LeaseUntil() => Options.WallClock.GetUtcNow() + LeaseLength;
+
+    private TimeSpan LeaseLength => Options.AttemptTimeout + TimeSpan.FromSeconds(5);
+
+    /// <summary>Renews a fan-out's lease every half lease until <paramref name="stop"/>: its attempts may outlast one lease.</summary>
+    private async Task KeepLeaseAsync(long fanOutId, string owner, CancellationToken stop)
+    {
+        using var every = new PeriodicTimer(LeaseLength / 2, Options.WallClock);
+        try
+        {
+            while (await every.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                await _store.RenewFanOutAsync(fanOutId, owner, LeaseUntil()).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // The sends ended; the records close the fan-out.
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
+        {
+            // Not fatal: at worst the lease ends and another deliverer sends the attempts not recorded yet again.
+            Options.OnError?.Invoke($"The lease of a fan-out could not be renewed: {ex.Message}");
+        }
+    }
 
     /// <summary>The webhooks subscribed to each event type (composites expanded), for one list of the account's webhooks.</summary>
     private sealed class Subscriptions(IReadOnlyList<StoredWebhook> webhooks)

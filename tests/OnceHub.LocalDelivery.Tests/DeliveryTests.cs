@@ -322,6 +322,42 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task A_fan_out_that_outlasts_its_lease_renews_it_and_no_other_deliverer_sends_its_attempts_again()
+    {
+        // Each answer takes 600 ms and the attempts go one at a time, so 12 webhooks take over 7 s: past the
+        // fan-out's 6 s lease (1 s attempt timeout + 5 s), which its sender renews every 3 s. (An answer late
+        // past the timeout only makes that attempt a failure, due again 35 s later.)
+        await using var receiver = await StandInReceiver.StartAsync(async _ =>
+        {
+            await Task.Delay(600);
+            return 200;
+        });
+        using var account = new TempAccount();
+        for (var i = 0; i < 12; i++)
+        {
+            account.Add($"hook-{i}", receiver.UrlFor($"/{i}"), "booking");
+        }
+        var options = new LocalDeliveryOptions { AttemptTimeout = TimeSpan.FromSeconds(1), MaxConcurrentAttempts = 1 };
+        using var sender = account.Deliverer(options);
+        // Another process delivering for the same account, looking for abandoned fan-outs five times a second.
+        using var otherStore = new DeliveryStore(account.Folder);
+        using var other = new LocalDeliverer(account.Webhooks, otherStore, options with { PollInterval = TimeSpan.FromMilliseconds(200) });
+        using var stop = new CancellationTokenSource();
+        var watching = other.RunAsync(null, stop.Token);
+
+        var result = await sender.TriggerAsync("booking.scheduled", []);
+        await Task.Delay(500);
+        await stop.CancelAsync();
+        await watching;
+
+        Assert.Equal(12, result.Webhooks.Count);
+        Assert.Equal(12, receiver.Count);
+        Assert.Equal(12, receiver.Arrived.Select(r => r.Path).Distinct().Count());
+        Assert.All(otherStore.Log(result.EventId), row => Assert.Equal(1, row.Attempt));
+        Assert.Equal(12, otherStore.Log(result.EventId).Count);
+    }
+
+    [Fact]
     public async Task A_store_of_the_first_schema_is_upgraded_in_place_and_keeps_its_deliveries()
     {
         await using var receiver = await StandInReceiver.StartAsync(_ => 503);
