@@ -189,13 +189,17 @@ public sealed class DeliveryStore : IDisposable
         {
             return cached.Webhooks;
         }
-        Dictionary<string, DisabledWebhook> read;
-        lock (_sideGate)
-        {
-            read = ReadDisabled(_readDisabled);
-        }
+        var read = ReadDisabledOnSide();
         Volatile.Write(ref _disabledCache, new DisabledRead(read, now, epoch));
         return read;
+    }
+
+    private Dictionary<string, DisabledWebhook> ReadDisabledOnSide()
+    {
+        lock (_sideGate)
+        {
+            return ReadDisabled(_readDisabled);
+        }
     }
 
     /// <summary>One read of the disabled webhooks: when (Stopwatch ticks), and the epoch it saw.</summary>
@@ -343,7 +347,6 @@ public sealed class DeliveryStore : IDisposable
     private long OpenFanOut(SqliteTransaction tx, string eventId, string eventType, byte[] body, DateTimeOffset createdAt,
         IReadOnlyList<string> webhookIds, DateTimeOffset firstAt, string leaseOwner, DateTimeOffset leaseUntil)
     {
-        _insertEvent.Bind(1, eventId).Bind(2, eventType).Bind(3, body).Bind(4, Ms(createdAt)).Insert();
         foreach (var id in webhookIds)
         {
             if (id.Contains(WebhookSeparator, StringComparison.Ordinal))
@@ -351,6 +354,7 @@ public sealed class DeliveryStore : IDisposable
                 throw new LocalDeliveryException($"The webhook id '{id.ReplaceLineEndings(" ")}' holds a line break; the account is damaged.");
             }
         }
+        _insertEvent.Bind(1, eventId).Bind(2, eventType).Bind(3, body).Bind(4, Ms(createdAt)).Insert();
         if (webhookIds.Count == 0)
         {
             return 0;
@@ -645,10 +649,7 @@ public sealed class DeliveryStore : IDisposable
     public IReadOnlyDictionary<string, DisabledWebhook> Disabled()
     {
         CatchUp();
-        lock (_sideGate)
-        {
-            return ReadDisabled(_readDisabled);
-        }
+        return ReadDisabledOnSide();
     }
 
     private const string DisabledQuery = "SELECT webhook_id, disabled_at, reason FROM disabled_webhooks";

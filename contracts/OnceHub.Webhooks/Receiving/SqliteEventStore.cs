@@ -19,10 +19,10 @@ namespace OnceHub.Webhooks;
 /// arrival commits the transaction at once.
 /// Checkpoints (the fsync-bearing copy of the WAL into the database) run on a connection of their own, off
 /// the writer's path; once the log is large the writer copies what arrived during the last one
-/// (<see cref="WalCheckpoints"/>), so that the log starts over instead of growing under constant load. A new file gets 1 KiB pages (an existing one keeps its
-/// own): event ids are random, so each new id dirties a page of the id index of its own, and every such page
-/// is written to the WAL and again by the checkpoint; smaller pages made a receiver under load about a fifth
-/// faster.
+/// (<see cref="WalCheckpoints"/>), so that the log starts over instead of growing under constant load. A new
+/// file gets 1 KiB pages (an existing one keeps its own): event ids are random, so each new id dirties a page
+/// of the id index of its own, and every such page is written to the WAL and again by the checkpoint; smaller
+/// pages made a receiver under load about a fifth faster.
 /// </remarks>
 public sealed class SqliteEventStore : IEventStore
 {
