@@ -40,11 +40,15 @@ internal enum AttemptVerdict
 /// (its sender was killed) becomes one pending delivery per webhook it had not recorded, with attempt 1 due:
 /// those attempts are sent again, which at-least-once allows. One row before the sends instead of one per
 /// webhook, and no rewrite of every row after them, is what lets a fan-out's sends start early.
+/// <para>
+/// A fan-out's attempt 1 that got a 2xx (the usual case) is logged on its delivery row (<c>first_*</c> columns)
+/// instead of a row of its own: one row per delivery instead of two. <see cref="Log"/> reads both.
+/// </para>
 /// </remarks>
 public sealed class DeliveryStore : IDisposable
 {
     public const string FileName = "deliveries.db";
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4;
     private const string Pending = "pending";
     // Webhook ids never hold a line break (the account's rules), so a fan-out's list is one text column.
     private const char WebhookSeparator = '\n';
@@ -103,8 +107,9 @@ public sealed class DeliveryStore : IDisposable
             _insertFanOut = new RawStatement(_connection,
                 "INSERT INTO fanouts (event_id, webhooks, first_at, lease_owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5)");
             _insertDelivery = new RawStatement(_connection, """
-                INSERT INTO deliveries (event_id, webhook_id, status, first_at, next_slot, next_due, attempts, ended_at, end_reason, fanout_id)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                INSERT INTO deliveries (event_id, webhook_id, status, first_at, next_slot, next_due, attempts, ended_at, end_reason, fanout_id,
+                                        first_sent_at, first_status, first_latency_ms, first_answer)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                 """);
             _insertLog = new RawStatement(_connection, """
                 INSERT INTO attempts (delivery_id, event_id, event_type, webhook_id, attempt, scheduled_offset_ms, sent_at, outcome,
@@ -531,10 +536,17 @@ public sealed class DeliveryStore : IDisposable
         var (delivery, slot, sentAt, result, verdict, nextDue, dropReason) = record;
         var attempted = verdict is not (AttemptVerdict.Dropped or AttemptVerdict.NotSent);
         var (status, reason) = Ending(record);
+        // An accepted attempt 1 is logged on the row itself (see the remarks on the class).
+        var onRow = verdict == AttemptVerdict.Delivered && slot == 1;
         var id = _insertDelivery.Bind(1, delivery.EventId).Bind(2, delivery.WebhookId).Bind(3, status).Bind(4, Ms(delivery.FirstAt))
             .Bind(5, verdict == AttemptVerdict.Retry ? slot + 1 : slot).Bind(6, Ms(nextDue)).Bind(7, attempted ? 1 : 0)
             .Bind(8, status == Pending ? null : Ms(attempted ? sentAt + result!.Elapsed : sentAt)).Bind(9, reason)
-            .Bind(10, delivery.FanOutId).Insert();
+            .Bind(10, delivery.FanOutId).Bind(11, onRow ? Ms(sentAt) : (long?)null).Bind(12, onRow ? (long?)result!.StatusCode : null)
+            .Bind(13, onRow ? result!.Elapsed.TotalMilliseconds : (double?)null).Bind(14, onRow ? result!.Body : null).Insert();
+        if (onRow)
+        {
+            return 0;
+        }
         if (verdict == AttemptVerdict.Dropped)
         {
             InsertLog(id, delivery.EventId, delivery.EventType, delivery.WebhookId, null, null, sentAt, "dropped", null, null, dropReason, null);
@@ -593,18 +605,28 @@ public sealed class DeliveryStore : IDisposable
         }
     }
 
-    /// <summary>The delivery log, oldest first, optionally for one event and/or one webhook.</summary>
+    /// <summary>
+    /// The delivery log, oldest first (by the time each attempt started, then by delivery and attempt), optionally for
+    /// one event and/or one webhook.
+    /// </summary>
     public IReadOnlyList<DeliveryLogRow> Log(string? eventId = null, string? webhookId = null)
     {
         CatchUp();
         lock (_gate)
         {
+            // The attempts logged in rows of their own, and the accepted attempts 1 of fan-outs logged on their
+            // delivery rows.
             using var cmd = Command(null, """
                 SELECT delivery_id, event_id, event_type, webhook_id, attempt, scheduled_offset_ms, sent_at, outcome,
-                       http_status, latency_ms, error, answer
+                       http_status, latency_ms, error, answer, id AS seq
                 FROM attempts WHERE ($event IS NULL OR event_id = $event) AND ($webhook IS NULL OR webhook_id = $webhook)
-                ORDER BY id
-                """, ("$event", eventId), ("$webhook", webhookId));
+                UNION ALL
+                SELECT d.id, d.event_id, e.type, d.webhook_id, 1, $offset, d.first_sent_at, 'accepted',
+                       d.first_status, d.first_latency_ms, NULL, d.first_answer, 0
+                FROM deliveries d JOIN events e ON e.id = d.event_id
+                WHERE d.first_sent_at IS NOT NULL AND ($event IS NULL OR d.event_id = $event) AND ($webhook IS NULL OR d.webhook_id = $webhook)
+                ORDER BY 7, 1, 5, 13
+                """, ("$event", eventId), ("$webhook", webhookId), ("$offset", (long)ScheduleCursor.OffsetOf(1).TotalMilliseconds));
             return ReadAll(cmd, r => new DeliveryLogRow(
                 r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3),
                 r.IsDBNull(4) ? null : r.GetInt32(4),
@@ -751,7 +773,8 @@ public sealed class DeliveryStore : IDisposable
         // transaction across a killed process (only a power loss could take the last ones).
         // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
         // pending deliveries reads it); schema 1 indexed every delivery by webhook and status, so each status
-        // change rewrote a page of it per webhook. Schema 3: fan-outs (see the remarks on the class).
+        // change rewrote a page of it per webhook. Schema 3: fan-outs (see the remarks on the class). Schema 4: a fan-out's
+        // accepted attempt 1 logged on its delivery row.
         ExecuteOnce(null, $"""
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
@@ -773,7 +796,11 @@ public sealed class DeliveryStore : IDisposable
                 lease_until INTEGER,
                 ended_at    INTEGER,
                 end_reason  TEXT,
-                fanout_id   INTEGER);
+                fanout_id   INTEGER,
+                first_sent_at    INTEGER,
+                first_status     INTEGER,
+                first_latency_ms REAL,
+                first_answer     TEXT);
             CREATE INDEX IF NOT EXISTS deliveries_pending_due ON deliveries(next_due) WHERE status = 'pending';
             CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id);
             DROP INDEX IF EXISTS deliveries_webhook;
@@ -805,12 +832,16 @@ public sealed class DeliveryStore : IDisposable
                 disabled_at INTEGER NOT NULL,
                 reason      TEXT NOT NULL);
             """);
-        // A store of schema 1 or 2 gets the column; in a transaction, as another process may be opening it too.
+        // An older store gets the columns it lacks; in a transaction, as another process may be opening it too.
         using var upgrade = _connection.BeginTransaction();
-        using var hasFanOutColumn = Command(upgrade, "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'fanout_id'");
-        if (Convert.ToInt32(hasFanOutColumn.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        foreach (var (column, type) in new[] { ("fanout_id", "INTEGER"), ("first_sent_at", "INTEGER"), ("first_status", "INTEGER"),
+            ("first_latency_ms", "REAL"), ("first_answer", "TEXT") })
         {
-            ExecuteOnce(upgrade, "ALTER TABLE deliveries ADD COLUMN fanout_id INTEGER");
+            using var has = Command(upgrade, "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = $name", ("$name", column));
+            if (Convert.ToInt32(has.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+            {
+                ExecuteOnce(upgrade, $"ALTER TABLE deliveries ADD COLUMN {column} {type}");
+            }
         }
         ExecuteOnce(upgrade, $"PRAGMA user_version = {SchemaVersion}");
         upgrade.Commit();

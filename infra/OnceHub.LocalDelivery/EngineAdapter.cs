@@ -17,8 +17,8 @@ internal sealed class EngineAdapter : IDisposable
         _engine = new DeliveryEngine(new DeliveryOptions { AttemptTimeout = attemptTimeout, SigningClock = signingClock });
 
     /// <summary>One signed attempt; the result carries the answer's first bytes, which the delivery log keeps.</summary>
-    public Task<AttemptResult> SendAsync(Uri target, ReadOnlyMemory<byte> body, string secret, CancellationToken cancellationToken) =>
-        _engine.SendAsync(target, body, new WebhookSigner(secret), cancellationToken);
+    public Task<AttemptResult> SendAsync(Uri target, ReadOnlyMemory<byte> body, WebhookSigner signer, CancellationToken cancellationToken) =>
+        _engine.SendAsync(target, body, signer, cancellationToken);
 
     public void Dispose() => _engine.Dispose();
 }

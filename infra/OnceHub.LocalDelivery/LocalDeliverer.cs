@@ -2,6 +2,7 @@ using OnceHub.Account;
 using OnceHub.Contracts;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Events;
+using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
 
@@ -72,6 +73,9 @@ public sealed class LocalDeliverer : IDisposable
     // Who subscribes to what, for the account's webhooks as last read: expanding every webhook's composites for
     // every trigger was a tenth of a fan-out's time.
     private Subscriptions? _subscriptions;
+    // Each webhook's url parsed and signer keyed once, for as long as the account hands out the same webhook object
+    // (an edited webhook is a new object).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StoredWebhook, PreparedWebhook> _prepared = new();
 
     public LocalDeliverer(IAccountStore account, DeliveryStore store, LocalDeliveryOptions? options = null)
         : this(account, store, options, ownsStores: false)
@@ -270,18 +274,25 @@ public sealed class LocalDeliverer : IDisposable
             _unrecorded.Release();
             throw;
         }
-        var outcomes = new WebhookOutcome?[claimed.Count];
         var fanOutId = claimed.Count == 0 ? null : claimed[0].FanOutId;
         var records = new AttemptLog(_store, fanOutId);
+        WebhookOutcome[] outcomes;
         using (var sending = new CancellationTokenSource())
         {
             var lease = fanOutId is { } id ? KeepLeaseAsync(id, owner, sending.Token) : Task.CompletedTask;
             try
             {
-                await Parallel.ForEachAsync(Enumerable.Range(0, claimed.Count),
-                    new ParallelOptions { MaxDegreeOfParallelism = Options.MaxConcurrentAttempts, CancellationToken = CancellationToken.None },
-                    async (i, _) => outcomes[i] = await AttemptAsync(claimed[i], enabled[i], records, ct).ConfigureAwait(false))
-                    .ConfigureAwait(false);
+                // Each attempt starts on this thread and runs up to its first wait for the receiver: no work item
+                // per attempt. Beyond the process's limit of attempts in flight, the rest wait for a slot.
+                using var slots = claimed.Count > Options.MaxConcurrentAttempts
+                    ? new SemaphoreSlim(Options.MaxConcurrentAttempts, Options.MaxConcurrentAttempts)
+                    : null;
+                var sends = new Task<WebhookOutcome>[claimed.Count];
+                for (var i = 0; i < claimed.Count; i++)
+                {
+                    sends[i] = slots is null ? AttemptAsync(claimed[i], enabled[i], records, ct) : InSlotAsync(slots, claimed[i], enabled[i], records, ct);
+                }
+                outcomes = await Task.WhenAll(sends).ConfigureAwait(false);
             }
             catch
             {
@@ -306,11 +317,29 @@ public sealed class LocalDeliverer : IDisposable
                 self.Options.OnError?.Invoke($"The attempts of {eventId} could not be recorded; they will be sent again: {failed.GetBaseException().Message}");
             }
         }, (this, eventId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        var byTarget = Enumerable.Range(0, claimed.Count).ToDictionary(i => claimed[i].WebhookId, i => outcomes[i]!, StringComparer.Ordinal);
-        var results = targets.Select(webhook => byTarget.TryGetValue(webhook.Id, out var outcome)
-            ? outcome
-            : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null)).ToList();
+        // The outcomes follow the enabled webhooks, which keep the targets' order.
+        var results = new List<WebhookOutcome>(targets.Count);
+        var next = 0;
+        foreach (var webhook in targets)
+        {
+            results.Add(next < enabled.Count && ReferenceEquals(enabled[next], webhook)
+                ? outcomes[next++]
+                : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null));
+        }
         return new FanOutResult(eventId, eventType, results);
+    }
+
+    private async Task<WebhookOutcome> InSlotAsync(SemaphoreSlim slots, ClaimedDelivery delivery, StoredWebhook webhook, AttemptLog batch, CancellationToken ct)
+    {
+        await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            return await AttemptAsync(delivery, webhook, batch, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            slots.Release();
+        }
     }
 
     /// <summary>
@@ -321,7 +350,8 @@ public sealed class LocalDeliverer : IDisposable
     {
         var time = Options.Time;
         var now = time.Clock.GetUtcNow();
-        if (webhook is null || !Uri.TryCreate(webhook.Url, UriKind.Absolute, out var target))
+        var prepared = webhook is null ? null : _prepared.GetValue(webhook, static w => new PreparedWebhook(w));
+        if (webhook is null || prepared!.Target is not { } target)
         {
             var reason = webhook is null ? "dropped: the webhook is no longer in the account" : "dropped: the webhook's url is not absolute";
             if (delivery.FanOutId is null)
@@ -335,7 +365,7 @@ public sealed class LocalDeliverer : IDisposable
             return new WebhookOutcome(delivery.WebhookId, webhook?.Name ?? "", webhook?.Url ?? "", WebhookOutcomeKind.Dropped, null, null, null);
         }
         var slot = ScheduleCursor.SlotToSend(delivery.NextSlot, time.ScheduleElapsed(delivery.FirstAt, now));
-        var result = await _engine.SendAsync(target, delivery.Body, webhook.Secret, ct).ConfigureAwait(false);
+        var result = await _engine.SendAsync(target, delivery.Body, prepared.Signer, ct).ConfigureAwait(false);
         if (result.Outcome == AttemptOutcome.Canceled)
         {
             if (delivery.FanOutId is null)
@@ -437,6 +467,14 @@ public sealed class LocalDeliverer : IDisposable
             // Not fatal: at worst the lease ends and another deliverer sends the attempts not recorded yet again.
             Options.OnError?.Invoke($"The lease of a fan-out could not be renewed: {ex.Message}");
         }
+    }
+
+    /// <summary>What every attempt to one webhook needs: its url parsed (null when not absolute) and its signer.</summary>
+    private sealed class PreparedWebhook(StoredWebhook webhook)
+    {
+        public Uri? Target { get; } = Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url) ? url : null;
+
+        public WebhookSigner Signer { get; } = new(webhook.Secret);
     }
 
     /// <summary>The webhooks subscribed to each event type (composites expanded), for one list of the account's webhooks.</summary>

@@ -257,6 +257,49 @@ public class DeliveryTests
     }
 
     [Fact]
+    public async Task An_accepted_attempt_1_is_logged_on_its_delivery_row_and_the_log_reads_it_among_the_others()
+    {
+        await using var thanks = await StandInReceiver.StartAsync(_ => 200, "thanks");
+        await using var flaky = await StandInReceiver.StartAsync(n => n == 1 ? 503 : 200);
+        using var account = new TempAccount();
+        var toThanks = account.Add("thanks", thanks.UrlFor("/hooks"), "booking");
+        var toFlaky = account.Add("flaky", flaky.UrlFor("/hooks"), "booking");
+        using var deliverer = account.Deliverer(VirtualTime());
+
+        var result = await deliverer.TriggerAsync("booking.scheduled", []);
+        await deliverer.RunAsync(result.EventId).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var log = deliverer.Store.Log(result.EventId);
+        var ids = deliverer.Store.Deliveries(result.EventId).ToDictionary(d => d.WebhookId, d => d.Id);
+        // Oldest first: both attempts 1 (same start, so by delivery), then the flaky receiver's attempt 2.
+        Assert.Equal([(toThanks.Id, 1), (toFlaky.Id, 1), (toFlaky.Id, 2)], log.Select(r => (r.WebhookId, r.Attempt!.Value)));
+        var accepted = log[0];
+        Assert.Equal((ids[toThanks.Id], "booking.scheduled", "accepted", 200, "thanks", TimeSpan.Zero),
+            (accepted.DeliveryId, accepted.EventType, accepted.Outcome, accepted.HttpStatus!.Value, accepted.Answer, accepted.ScheduledOffset!.Value));
+        Assert.NotNull(accepted.Latency);
+        Assert.Null(accepted.Error);
+        Assert.Equal(("refused", 503, ids[toFlaky.Id]), (log[1].Outcome, log[1].HttpStatus!.Value, log[1].DeliveryId));
+        Assert.Equal(("accepted", RetrySchedule.Offsets[1]), (log[2].Outcome, log[2].ScheduledOffset!.Value));
+        // The filters reach both kinds of row.
+        Assert.Equal([accepted], deliverer.Store.Log(webhookId: toThanks.Id));
+        Assert.Equal([1, 2], deliverer.Store.Log(result.EventId, toFlaky.Id).Select(r => r.Attempt!.Value));
+        Assert.Empty(deliverer.Store.Log("EVNT-NOSUCHEVENT"));
+
+        // One row for the accepted delivery, none of its own in the attempts table.
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(account.Folder, DeliveryStore.FileName)};Pooling=False");
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT webhook_id FROM attempts ORDER BY id";
+        using var reader = query.ExecuteReader();
+        var separate = new List<string>();
+        while (reader.Read())
+        {
+            separate.Add(reader.GetString(0));
+        }
+        Assert.Equal([toFlaky.Id, toFlaky.Id], separate);
+    }
+
+    [Fact]
     public async Task A_wide_fan_out_logs_every_attempt_and_moves_every_delivery_on()
     {
         // Every third webhook refuses: the records are written in chunks while the other attempts are in flight.
@@ -380,6 +423,10 @@ public class DeliveryTests
                 CREATE INDEX deliveries_webhook ON deliveries(webhook_id, status);
                 DROP TABLE fanouts;
                 ALTER TABLE deliveries DROP COLUMN fanout_id;
+                ALTER TABLE deliveries DROP COLUMN first_sent_at;
+                ALTER TABLE deliveries DROP COLUMN first_status;
+                ALTER TABLE deliveries DROP COLUMN first_latency_ms;
+                ALTER TABLE deliveries DROP COLUMN first_answer;
                 PRAGMA user_version = 1;
                 """;
             downgrade.ExecuteNonQuery();
@@ -395,12 +442,12 @@ public class DeliveryTests
         using var query = check.CreateCommand();
         query.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries_webhook%' ORDER BY name)";
         Assert.Equal("deliveries_webhook_pending", query.ExecuteScalar());
-        query.CommandText = "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'fanout_id'";
-        Assert.Equal(1L, query.ExecuteScalar());
+        query.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM pragma_table_info('deliveries') WHERE name = 'fanout_id' OR name LIKE 'first\\_%' ESCAPE '\\' ORDER BY name)";
+        Assert.Equal("fanout_id,first_answer,first_at,first_latency_ms,first_sent_at,first_status", query.ExecuteScalar());
         query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'";
         Assert.Equal(1L, query.ExecuteScalar());
         query.CommandText = "PRAGMA user_version";
-        Assert.Equal(3L, query.ExecuteScalar());
+        Assert.Equal(4L, query.ExecuteScalar());
     }
 
     [Fact]

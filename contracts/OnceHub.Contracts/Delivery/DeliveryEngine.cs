@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -133,19 +134,22 @@ public sealed class DeliveryEngine : IDisposable
     /// One attempt with exactly the given signature header (null: no header). For crafted requests such
     /// as forged or stale signatures.
     /// </summary>
-    public async Task<AttemptResult> PostAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken = default)
+    public Task<AttemptResult> PostAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(target);
-        if (_inFlight is not null)
+        // Without a limit the attempt is the whole call: no async frame of its own for every request.
+        return _inFlight is null ? AttemptAsync(target, body, signature, cancellationToken) : LimitedAsync(target, body, signature, cancellationToken);
+    }
+
+    private async Task<AttemptResult> LimitedAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
+    {
+        try
         {
-            try
-            {
-                await _inFlight.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return new AttemptResult(AttemptOutcome.Canceled, null, TimeSpan.Zero);
-            }
+            await _inFlight!.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new AttemptResult(AttemptOutcome.Canceled, null, TimeSpan.Zero);
         }
         try
         {
@@ -153,63 +157,73 @@ public sealed class DeliveryEngine : IDisposable
         }
         finally
         {
-            _inFlight?.Release();
+            _inFlight.Release();
         }
+    }
+
+    /// <summary>What one attempt carries through the timeout pipeline (a state argument: no closure per attempt).</summary>
+    private sealed class Attempt(DeliveryEngine engine, Uri target, ReadOnlyMemory<byte> body, string? signature, long started)
+    {
+        public DeliveryEngine Engine { get; } = engine;
+
+        public Uri Target { get; } = target;
+
+        public ReadOnlyMemory<byte> Body { get; } = body;
+
+        public string? Signature { get; } = signature;
+
+        public long Started { get; } = started;
+
+        public AttemptTrace Trace { get; } = new();
+
+        public bool SentOnNewConnection { get; set; }
     }
 
     private async Task<AttemptResult> AttemptAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
-        var trace = new AttemptTrace();
-        var sentOnNewConnection = false;
+        var attempt = new Attempt(this, target, body, signature, Stopwatch.GetTimestamp());
         AttemptResult result;
         try
         {
-            result = await _attemptTimeout.ExecuteAsync(async ct =>
-            {
-                try
-                {
-                    return await SendAsync(target, body, signature, trace, fresh: false, started, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or IOException && trace.FailedUnansweredOnReusedConnection)
-                {
-                    sentOnNewConnection = true;
-                    return await SendAsync(target, body, signature, new AttemptTrace(), fresh: true, started, ct).ConfigureAwait(false);
-                }
-            }, cancellationToken).ConfigureAwait(false);
+            result = await _attemptTimeout.ExecuteAsync(
+                static (state, ct) => new ValueTask<AttemptResult>(state.Engine.SendAsync(state, ct)), attempt, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutRejectedException)
         {
-            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started));
+            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(attempt.Started));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            result = new AttemptResult(AttemptOutcome.Canceled, null, Stopwatch.GetElapsedTime(started));
+            result = new AttemptResult(AttemptOutcome.Canceled, null, Stopwatch.GetElapsedTime(attempt.Started));
         }
         catch (OperationCanceledException)
         {
             // The handler's own connect timeout.
-            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(started), "no connection within the timeout");
+            result = new AttemptResult(AttemptOutcome.TimedOut, null, Stopwatch.GetElapsedTime(attempt.Started), "no connection within the timeout");
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            result = new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(started), TransportErrors.Describe(ex, trace));
+            result = new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(attempt.Started), TransportErrors.Describe(ex, attempt.Trace));
         }
-        _options.Trace?.Invoke(TraceText(target, body.Length, signature, result, sentOnNewConnection));
+        _options.Trace?.Invoke(TraceText(target, body.Length, signature, result, attempt.SentOnNewConnection));
         return result;
     }
 
-    private async Task<AttemptResult> SendAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
-        bool fresh, long started, CancellationToken ct)
+    /// <summary>
+    /// Sends on the connection the origin's first answer allows; a request that went out on a reused connection
+    /// and got no byte back goes once more on a new connection.
+    /// </summary>
+    private async Task<AttemptResult> SendAsync(Attempt attempt, CancellationToken ct)
     {
-        var origin = target.GetLeftPart(UriPartial.Authority);
+        var origin = attempt.Target.GetLeftPart(UriPartial.Authority);
+        var fresh = false;
         TaskCompletionSource<bool>? probe = null;
-        if (!fresh && _reusable.TryGetValue(origin, out var known) && known.IsCompletedSuccessfully)
+        if (_reusable.TryGetValue(origin, out var known) && known.IsCompletedSuccessfully)
         {
             // The usual case once an origin's first answer came: no probe to set up.
             fresh = !known.Result;
         }
-        else if (!fresh)
+        else
         {
             var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             var decided = _reusable.GetOrAdd(origin, mine.Task);
@@ -224,26 +238,30 @@ public sealed class DeliveryEngine : IDisposable
         }
         try
         {
-            return await SendOnceAsync(target, body, signature, trace, fresh, probe, started, ct).ConfigureAwait(false);
+            return await SendOnceAsync(attempt, attempt.Trace, fresh, probe, ct).ConfigureAwait(false);
         }
         catch when (probe is not null)
         {
             // No answer to learn from: the waiting requests take new connections (always safe) and the
-            // next request to this origin asks again.
+            // next request to this origin asks again. (A probe's connection is new: never the case below.)
             _reusable.TryRemove(new KeyValuePair<string, Task<bool>>(origin, probe.Task));
             probe.TrySetResult(false);
             throw;
         }
+        catch (Exception ex) when ((ex is HttpRequestException || ex is IOException) && attempt.Trace.FailedUnansweredOnReusedConnection)
+        {
+            attempt.SentOnNewConnection = true;
+            return await SendOnceAsync(attempt, new AttemptTrace(), fresh: true, probe: null, ct).ConfigureAwait(false);
+        }
     }
 
-    private async Task<AttemptResult> SendOnceAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, AttemptTrace trace,
-        bool fresh, TaskCompletionSource<bool>? probe, long started, CancellationToken ct)
+    private async Task<AttemptResult> SendOnceAsync(Attempt attempt, AttemptTrace trace, bool fresh, TaskCompletionSource<bool>? probe, CancellationToken ct)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ReadOnlyMemoryContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, attempt.Target) { Content = new ReadOnlyMemoryContent(attempt.Body) };
         request.Content.Headers.ContentType = Json;
-        if (signature is not null)
+        if (attempt.Signature is not null)
         {
-            request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, signature);
+            request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, attempt.Signature);
         }
         if (fresh)
         {
@@ -257,23 +275,33 @@ public sealed class DeliveryEngine : IDisposable
             .SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         probe?.TrySetResult(KeepsAlive(response));
         // Read the answer to the end, so "answered" means complete and the connection can be reused;
-        // keep its first bytes as evidence.
-        var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        // keep its first bytes as evidence. The content stream exists once the headers are in.
+        var stream = response.Content.ReadAsStream(ct);
         await using (stream.ConfigureAwait(false))
         {
-            var head = new byte[AttemptResult.BodyExcerptBytes + 1];
-            var filled = 0;
-            int read;
-            while (filled < head.Length && (read = await stream.ReadAsync(head.AsMemory(filled), ct).ConfigureAwait(false)) > 0)
+            var head = ArrayPool<byte>.Shared.Rent(AttemptResult.BodyExcerptBytes + 1);
+            try
             {
-                filled += read;
+                var filled = 0;
+                var read = 1;
+                while (filled <= AttemptResult.BodyExcerptBytes && (read = await stream.ReadAsync(head.AsMemory(filled, AttemptResult.BodyExcerptBytes + 1 - filled), ct).ConfigureAwait(false)) > 0)
+                {
+                    filled += read;
+                }
+                if (read > 0)
+                {
+                    await stream.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
+                }
+                var status = (int)response.StatusCode;
+                return new AttemptResult(status is >= 200 and <= 299 ? AttemptOutcome.Accepted : AttemptOutcome.Refused, status,
+                    Stopwatch.GetElapsedTime(attempt.Started), Body: filled == 0 ? null : AttemptResult.Excerpt(head.AsSpan(0, filled), false),
+                    // Only the verbose trace prints them: building the text for every attempt cost a fan-out time.
+                    Headers: _options.Trace is null ? null : Headers(response));
             }
-            await stream.CopyToAsync(Stream.Null, ct).ConfigureAwait(false);
-            var status = (int)response.StatusCode;
-            return new AttemptResult(status is >= 200 and <= 299 ? AttemptOutcome.Accepted : AttemptOutcome.Refused, status,
-                Stopwatch.GetElapsedTime(started), Body: filled == 0 ? null : AttemptResult.Excerpt(head.AsSpan(0, filled), false),
-                // Only the verbose trace prints them: building the text for every attempt cost a fan-out time.
-                Headers: _options.Trace is null ? null : Headers(response));
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(head);
+            }
         }
     }
 
