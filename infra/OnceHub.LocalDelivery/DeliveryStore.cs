@@ -159,12 +159,20 @@ public sealed class DeliveryStore : IDisposable
     }
 
     /// <summary>
-    /// Moves an open fan-out's lease to <paramref name="leaseUntil"/> while its sender is still sending: a fan-out to
-    /// many slow receivers outlasts one lease, and another deliverer would otherwise send its attempts 1 again.
+    /// Moves the leases of open fan-outs (id, owner) to <paramref name="leaseUntil"/> while their sender is still
+    /// sending: a fan-out to many slow receivers outlasts one lease, and another deliverer would otherwise send its
+    /// attempts 1 again.
     /// </summary>
-    internal Task RenewFanOutAsync(long fanOutId, string leaseOwner, DateTimeOffset leaseUntil) =>
-        OnWriter(tx => Execute(tx, "UPDATE fanouts SET lease_until = $lease WHERE id = $id AND lease_owner = $owner",
-            ("$lease", Ms(leaseUntil)), ("$id", fanOutId), ("$owner", leaseOwner)), urgent: true);
+    internal Task RenewFanOutsAsync(IReadOnlyList<KeyValuePair<long, string>> fanOuts, DateTimeOffset leaseUntil) =>
+        OnWriter(tx =>
+        {
+            foreach (var (id, owner) in fanOuts)
+            {
+                Execute(tx, "UPDATE fanouts SET lease_until = $lease WHERE id = $id AND lease_owner = $owner",
+                    ("$lease", Ms(leaseUntil)), ("$id", id), ("$owner", owner));
+            }
+            return 0;
+        }, urgent: true);
 
     /// <summary>
     /// Logs attempts and moves their deliveries on, in one transaction on the store's writer thread. When the

@@ -76,6 +76,11 @@ public sealed class LocalDeliverer : IDisposable
     // Each webhook's url parsed and signer keyed once, for as long as the account hands out the same webhook object
     // (an edited webhook is a new object).
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StoredWebhook, PreparedWebhook> _prepared = new();
+    // This deliverer's fan-outs still sending (id -> lease owner), whose leases one loop renews.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, string> _sending = new();
+    private Task? _leaseRenewal;
+    private readonly Lock _leaseGate = new();
+    private readonly CancellationTokenSource _stopping = new();
 
     public LocalDeliverer(IAccountStore account, DeliveryStore store, LocalDeliveryOptions? options = null)
         : this(account, store, options, ownsStores: false)
@@ -208,7 +213,9 @@ public sealed class LocalDeliverer : IDisposable
 
     public void Dispose()
     {
-        // The semaphore is not disposed: a fan-out's records may still complete (and release it) afterwards.
+        // The semaphore is not disposed: a fan-out's records may still complete (and release it) afterwards. Nor is the
+        // token source: the lease loop may still be reading it.
+        _stopping.Cancel();
         _engine.Dispose();
         if (_ownsStores)
         {
@@ -277,33 +284,36 @@ public sealed class LocalDeliverer : IDisposable
         var fanOutId = claimed.Count == 0 ? null : claimed[0].FanOutId;
         var records = new AttemptLog(_store, fanOutId);
         WebhookOutcome[] outcomes;
-        using (var sending = new CancellationTokenSource())
+        if (fanOutId is { } id)
         {
-            var lease = fanOutId is { } id ? KeepLeaseAsync(id, owner, sending.Token) : Task.CompletedTask;
-            try
+            _sending[id] = owner;
+            StartLeaseRenewal();
+        }
+        try
+        {
+            // Each attempt starts on this thread and runs up to its first wait for the receiver: no work item
+            // per attempt. Beyond the process's limit of attempts in flight, the rest wait for a slot.
+            using var slots = claimed.Count > Options.MaxConcurrentAttempts
+                ? new SemaphoreSlim(Options.MaxConcurrentAttempts, Options.MaxConcurrentAttempts)
+                : null;
+            var sends = new Task<WebhookOutcome>[claimed.Count];
+            for (var i = 0; i < claimed.Count; i++)
             {
-                // Each attempt starts on this thread and runs up to its first wait for the receiver: no work item
-                // per attempt. Beyond the process's limit of attempts in flight, the rest wait for a slot.
-                using var slots = claimed.Count > Options.MaxConcurrentAttempts
-                    ? new SemaphoreSlim(Options.MaxConcurrentAttempts, Options.MaxConcurrentAttempts)
-                    : null;
-                var sends = new Task<WebhookOutcome>[claimed.Count];
-                for (var i = 0; i < claimed.Count; i++)
-                {
-                    sends[i] = slots is null ? AttemptAsync(claimed[i], enabled[i], records, ct) : InSlotAsync(slots, claimed[i], enabled[i], records, ct);
-                }
-                outcomes = await Task.WhenAll(sends).ConfigureAwait(false);
+                sends[i] = slots is null ? AttemptAsync(claimed[i], enabled[i], records, ct) : InSlotAsync(slots, claimed[i], enabled[i], records, ct);
             }
-            catch
+            outcomes = await Task.WhenAll(sends).ConfigureAwait(false);
+        }
+        catch
+        {
+            // No records follow: the fan-out stays open, and is sent again once its lease ends.
+            _unrecorded.Release();
+            throw;
+        }
+        finally
+        {
+            if (fanOutId is { } sent)
             {
-                // No records follow: the fan-out stays open, and is sent again once its lease ends.
-                _unrecorded.Release();
-                throw;
-            }
-            finally
-            {
-                await sending.CancelAsync().ConfigureAwait(false);
-                await lease.ConfigureAwait(false);
+                _sending.TryRemove(sent, out _);
             }
         }
         // Not awaited: the answers are known, and the records are committed before any later read of the store.
@@ -447,25 +457,48 @@ public sealed class LocalDeliverer : IDisposable
 
     private TimeSpan LeaseLength => Options.AttemptTimeout + TimeSpan.FromSeconds(5);
 
-    /// <summary>Renews a fan-out's lease every half lease until <paramref name="stop"/>: its attempts may outlast one lease.</summary>
-    private async Task KeepLeaseAsync(long fanOutId, string owner, CancellationToken stop)
+    private void StartLeaseRenewal()
+    {
+        if (Volatile.Read(ref _leaseRenewal) is not null)
+        {
+            return;
+        }
+        lock (_leaseGate)
+        {
+            _leaseRenewal ??= RenewLeasesAsync(_stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Every half lease, renews the leases of this deliverer's fan-outs still sending, in one write: their attempts
+    /// may outlast one lease. One timer for the deliverer: a timer per fan-out, canceled when its sends ended, cost
+    /// every trigger a few percent of its time.
+    /// </summary>
+    private async Task RenewLeasesAsync(CancellationToken stop)
     {
         using var every = new PeriodicTimer(LeaseLength / 2, Options.WallClock);
         try
         {
             while (await every.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                await _store.RenewFanOutAsync(fanOutId, owner, LeaseUntil()).ConfigureAwait(false);
+                if (_sending.IsEmpty)
+                {
+                    continue;
+                }
+                try
+                {
+                    await _store.RenewFanOutsAsync([.. _sending], LeaseUntil()).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
+                {
+                    // Not fatal: at worst a lease ends and another deliverer sends the attempts not recorded yet again.
+                    Options.OnError?.Invoke($"The leases of fan-outs being sent could not be renewed: {ex.Message}");
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // The sends ended; the records close the fan-out.
-        }
-        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
-        {
-            // Not fatal: at worst the lease ends and another deliverer sends the attempts not recorded yet again.
-            Options.OnError?.Invoke($"The lease of a fan-out could not be renewed: {ex.Message}");
+            // The deliverer is disposed.
         }
     }
 
