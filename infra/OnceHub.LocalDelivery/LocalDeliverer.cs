@@ -313,7 +313,9 @@ public sealed class LocalDeliverer : IDisposable
         {
             if (fanOutId is { } sent)
             {
-                _sending.TryRemove(sent, out _);
+                // By id and owner: a fan-out row id may be reused once its row is gone (taken over by another
+                // deliverer), and the entry is then another fan-out's.
+                _sending.TryRemove(new KeyValuePair<long, string>(sent, owner));
             }
         }
         // Not awaited: the answers are known, and the records are committed before any later read of the store.
@@ -457,15 +459,19 @@ public sealed class LocalDeliverer : IDisposable
 
     private TimeSpan LeaseLength => Options.AttemptTimeout + TimeSpan.FromSeconds(5);
 
+    /// <summary>Starts the renewal loop, or starts it again if it ended (it only ends once the deliverer is disposed).</summary>
     private void StartLeaseRenewal()
     {
-        if (Volatile.Read(ref _leaseRenewal) is not null)
+        if (Volatile.Read(ref _leaseRenewal) is { IsCompleted: false })
         {
             return;
         }
         lock (_leaseGate)
         {
-            _leaseRenewal ??= RenewLeasesAsync(_stopping.Token);
+            if (_leaseRenewal is null or { IsCompleted: true })
+            {
+                _leaseRenewal = RenewLeasesAsync(_stopping.Token);
+            }
         }
     }
 
@@ -489,9 +495,10 @@ public sealed class LocalDeliverer : IDisposable
                 {
                     await _store.RenewFanOutsAsync([.. _sending], LeaseUntil()).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or ObjectDisposedException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Not fatal: at worst a lease ends and another deliverer sends the attempts not recorded yet again.
+                    // Not fatal, and not the end of the loop, which serves every later fan-out: at worst a lease ends
+                    // and another deliverer sends the attempts not recorded yet again.
                     Options.OnError?.Invoke($"The leases of fan-outs being sent could not be renewed: {ex.Message}");
                 }
             }

@@ -271,14 +271,18 @@ public class DeliveryTests
 
         var log = deliverer.Store.Log(result.EventId);
         var ids = deliverer.Store.Deliveries(result.EventId).ToDictionary(d => d.WebhookId, d => d.Id);
-        // Oldest first: both attempts 1 (same start, so by delivery), then the flaky receiver's attempt 2.
-        Assert.Equal([(toThanks.Id, 1), (toFlaky.Id, 1), (toFlaky.Id, 2)], log.Select(r => (r.WebhookId, r.Attempt!.Value)));
-        var accepted = log[0];
+        // Oldest first, by start then delivery: both attempts 1 (in the order their rows were written, which is the
+        // order of the answers), then the flaky receiver's attempt 2.
+        Assert.Equal(log.OrderBy(r => r.SentAt).ThenBy(r => r.DeliveryId).ThenBy(r => r.Attempt), log);
+        Assert.Equal([(toFlaky.Id, 1), (toThanks.Id, 1)], log.Take(2).Select(r => (r.WebhookId, r.Attempt!.Value)).OrderBy(r => r.WebhookId == toThanks.Id));
+        Assert.Equal((toFlaky.Id, 2), (log[2].WebhookId, log[2].Attempt!.Value));
+        var accepted = log.Single(r => r.WebhookId == toThanks.Id);
         Assert.Equal((ids[toThanks.Id], "booking.scheduled", "accepted", 200, "thanks", TimeSpan.Zero),
             (accepted.DeliveryId, accepted.EventType, accepted.Outcome, accepted.HttpStatus!.Value, accepted.Answer, accepted.ScheduledOffset!.Value));
         Assert.NotNull(accepted.Latency);
         Assert.Null(accepted.Error);
-        Assert.Equal(("refused", 503, ids[toFlaky.Id]), (log[1].Outcome, log[1].HttpStatus!.Value, log[1].DeliveryId));
+        var refused = log.First(r => r.WebhookId == toFlaky.Id);
+        Assert.Equal(("refused", 503, ids[toFlaky.Id], 1), (refused.Outcome, refused.HttpStatus!.Value, refused.DeliveryId, refused.Attempt!.Value));
         Assert.Equal(("accepted", RetrySchedule.Offsets[1]), (log[2].Outcome, log[2].ScheduledOffset!.Value));
         // The filters reach both kinds of row.
         Assert.Equal([accepted], deliverer.Store.Log(webhookId: toThanks.Id));
