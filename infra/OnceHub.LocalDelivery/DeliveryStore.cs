@@ -36,7 +36,7 @@ internal enum AttemptVerdict
 /// <remarks>
 /// A fan-out (attempt 1 of one event to its webhooks) is written twice: before any send, one row that names the
 /// event and its webhooks, leased to the sender; after the answers, one delivery row per webhook in its state
-/// after attempt 1, with the attempt's log row, and the fan-out row is deleted. A fan-out whose lease ran out
+/// after attempt 1, with the attempt's log (see below), and the fan-out row is deleted. A fan-out whose lease ran out
 /// (its sender was killed) becomes one pending delivery per webhook it had not recorded, with attempt 1 due:
 /// those attempts are sent again, which at-least-once allows. One row before the sends instead of one per
 /// webhook, and no rewrite of every row after them, is what lets a fan-out's sends start early.
@@ -506,9 +506,11 @@ public sealed class DeliveryStore : IDisposable
                     VALUES ($event, $webhook, 'pending', $first, 1, $first, 0, $fanout)
                     """, ("$event", fanOutEvent), ("$webhook", webhookId), ("$first", Ms(firstAt)), ("$fanout", id));
             }
-            Execute(tx, "DELETE FROM fanouts WHERE id = $id", ("$id", id));
+            CloseFanOut(tx, id);
         }
     }
+
+    private void CloseFanOut(SqliteTransaction tx, long fanOutId) => Execute(tx, "DELETE FROM fanouts WHERE id = $id", ("$id", fanOutId));
 
     private int RecordAttempts(SqliteTransaction tx, IReadOnlyList<AttemptRecord> records, long? closeFanOut)
     {
@@ -519,7 +521,7 @@ public sealed class DeliveryStore : IDisposable
         }
         if (closeFanOut is { } fanOut)
         {
-            Execute(tx, "DELETE FROM fanouts WHERE id = $id", ("$id", fanOut));
+            CloseFanOut(tx, fanOut);
         }
         return dropped;
     }
@@ -557,7 +559,7 @@ public sealed class DeliveryStore : IDisposable
         }
         if (verdict == AttemptVerdict.Dropped)
         {
-            InsertLog(id, delivery.EventId, delivery.EventType, delivery.WebhookId, null, null, sentAt, "dropped", null, null, dropReason, null);
+            InsertDroppedLog(id, delivery.EventId, delivery.EventType, delivery.WebhookId, sentAt, dropReason);
         }
         else if (attempted)
         {
@@ -742,7 +744,7 @@ public sealed class DeliveryStore : IDisposable
         var rows = ReadAll(select, r => (Id: r.GetInt64(0), EventId: r.GetString(1), Type: r.GetString(2)));
         foreach (var row in rows)
         {
-            InsertLog(row.Id, row.EventId, row.Type, webhookId, null, null, at, "dropped", null, null, reason, null);
+            InsertDroppedLog(row.Id, row.EventId, row.Type, webhookId, at, reason);
             Execute(tx, """
                 UPDATE deliveries SET status = 'dropped', lease_owner = NULL, lease_until = NULL, ended_at = $at, end_reason = $reason
                 WHERE id = $id
@@ -750,6 +752,10 @@ public sealed class DeliveryStore : IDisposable
         }
         return rows.Count;
     }
+
+    /// <summary>A delivery ended without an attempt: a log row with no attempt number, status or answer.</summary>
+    private void InsertDroppedLog(long deliveryId, string eventId, string eventType, string webhookId, DateTimeOffset at, string? reason) =>
+        InsertLog(deliveryId, eventId, eventType, webhookId, null, null, at, "dropped", null, null, reason, null);
 
     private void InsertLog(long deliveryId, string eventId, string eventType, string webhookId, int? attempt,
         TimeSpan? offset, DateTimeOffset sentAt, string outcome, int? status, TimeSpan? latency, string? error, string? answer)

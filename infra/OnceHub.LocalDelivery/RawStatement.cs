@@ -20,7 +20,7 @@ internal sealed class RawStatement : IDisposable
         var rc = raw.sqlite3_prepare_v2(_db, sql, out _statement);
         if (rc != raw.SQLITE_OK)
         {
-            throw new SqliteException($"SQLite Error {rc}: '{raw.sqlite3_errmsg(_db).utf8_to_string()}'.", rc);
+            throw Failure(rc);
         }
     }
 

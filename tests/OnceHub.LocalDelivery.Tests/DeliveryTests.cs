@@ -11,6 +11,14 @@ public class DeliveryTests
     // A fresh virtual clock per deliverer, as each delivering process has its own.
     private static LocalDeliveryOptions VirtualTime() => new() { Time = DeliveryTime.Virtual(), AttemptTimeout = TimeSpan.FromSeconds(5) };
 
+    /// <summary>The account's delivery store file, opened directly to look at (or rewrite) what the store wrote.</summary>
+    private static Microsoft.Data.Sqlite.SqliteConnection OpenStoreFile(TempAccount account)
+    {
+        var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(account.Folder, DeliveryStore.FileName)};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
     [Fact]
     public async Task An_event_reaches_each_subscribed_webhook_once_signed_with_its_own_secret_and_no_other()
     {
@@ -290,8 +298,7 @@ public class DeliveryTests
         Assert.Empty(deliverer.Store.Log("EVNT-NOSUCHEVENT"));
 
         // One row for the accepted delivery, none of its own in the attempts table.
-        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(account.Folder, DeliveryStore.FileName)};Pooling=False");
-        check.Open();
+        using var check = OpenStoreFile(account);
         using var query = check.CreateCommand();
         query.CommandText = "SELECT webhook_id FROM attempts ORDER BY id";
         using var reader = query.ExecuteReader();
@@ -417,10 +424,8 @@ public class DeliveryTests
         }
         // Back to schema 1 as the first version wrote it: an index of every delivery by webhook and status, no
         // fan-outs.
-        var path = Path.Combine(account.Folder, DeliveryStore.FileName);
-        using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        using (var old = OpenStoreFile(account))
         {
-            old.Open();
             using var downgrade = old.CreateCommand();
             downgrade.CommandText = """
                 DROP INDEX deliveries_webhook_pending;
@@ -441,8 +446,7 @@ public class DeliveryTests
             Assert.Equal(DeliveryStatus.Pending, reopened.Deliveries(eventId).Single().Status);
             Assert.Single(reopened.Log(eventId));
         }
-        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False");
-        check.Open();
+        using var check = OpenStoreFile(account);
         using var query = check.CreateCommand();
         query.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'deliveries_webhook%' ORDER BY name)";
         Assert.Equal("deliveries_webhook_pending", query.ExecuteScalar());
