@@ -43,15 +43,19 @@ public sealed class ConfigurationTests
     public void Settings_are_read_and_a_bad_value_is_named_with_its_key_and_rule()
     {
         var good = Bind(("OnceHub:Webhooks:Secrets", "s"), ("OnceHub:Webhooks:ToleranceSeconds", "60"), ("OnceHub:Webhooks:MaxBodyBytes", "4096"),
-            ("OnceHub:Webhooks:InFlightLeaseSeconds", "30"), ("OnceHub:Webhooks:MaxHandlerFailures", "3"), ("OnceHub:Webhooks:Store", "inmemory"));
-        Assert.Equal((TimeSpan.FromSeconds(60), 4096, TimeSpan.FromSeconds(30), 3, WebhookStoreKind.InMemory),
-            (good.Tolerance, good.MaxBodyBytes, good.InFlightLease, good.MaxHandlerFailures, good.Store));
+            ("OnceHub:Webhooks:InFlightLeaseSeconds", "30"), ("OnceHub:Webhooks:MaxHandlerFailures", "3"), ("OnceHub:Webhooks:Store", "inmemory"),
+            ("OnceHub:Webhooks:SqliteSynchronous", "full"));
+        Assert.Equal((TimeSpan.FromSeconds(60), 4096, TimeSpan.FromSeconds(30), 3, WebhookStoreKind.InMemory, SqliteSynchronous.Full),
+            (good.Tolerance, good.MaxBodyBytes, good.InFlightLease, good.MaxHandlerFailures, good.Store, good.SqliteSynchronous));
+        Assert.Equal(SqliteSynchronous.Normal, Bind(("OnceHub:Webhooks:Secrets", "s")).SqliteSynchronous);
 
-        var bad = Bind(("OnceHub:Webhooks:Secrets", "s"), ("OnceHub:Webhooks:MaxBodyBytes", "lots"), ("OnceHub:Webhooks:Store", "Redis"));
+        var bad = Bind(("OnceHub:Webhooks:Secrets", "s"), ("OnceHub:Webhooks:MaxBodyBytes", "lots"), ("OnceHub:Webhooks:Store", "Redis"),
+            ("OnceHub:Webhooks:SqliteSynchronous", "OFF"));
         var result = new OnceHubWebhookOptionsValidator().Validate(null, bad);
         Assert.True(result.Failed);
         Assert.Contains("OnceHub:Webhooks:MaxBodyBytes must be a whole number from 1 to 67108864, got 'lots'", result.Failures!);
         Assert.Contains("OnceHub:Webhooks:Store must be Sqlite or InMemory, got 'Redis'", result.Failures!);
+        Assert.Contains("OnceHub:Webhooks:SqliteSynchronous must be Normal or Full, got 'OFF'", result.Failures!);
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public enum WebhookStoreKind
 /// The receiver's settings. <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/> reads
 /// them from configuration: the section <c>OnceHub:Webhooks</c> (<c>Secrets</c> as an array or a comma-separated
 /// string, <c>ToleranceSeconds</c>, <c>MaxBodyBytes</c>, <c>InFlightLeaseSeconds</c>, <c>MaxHandlerFailures</c>,
-/// <c>Store</c>, <c>DatabasePath</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
+/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
 /// <c>ONCEHUB_WEBHOOK_SECRET</c> (one secret).
 /// </summary>
 public sealed class OnceHubWebhookOptions
@@ -54,6 +54,9 @@ public sealed class OnceHubWebhookOptions
 
     /// <summary>The SQLite file, relative to the app's content root unless absolute.</summary>
     public string DatabasePath { get; set; } = "oncehub-webhooks.db";
+
+    /// <summary>What a commit of the SQLite store survives: a killed process (the default) or also a power loss.</summary>
+    public SqliteSynchronous SqliteSynchronous { get; set; } = SqliteSynchronous.Normal;
 
     /// <summary>The receiver's clock (for tests); default the system clock.</summary>
     public TimeProvider? Clock { get; set; }
@@ -108,6 +111,17 @@ public sealed class OnceHubWebhookOptions
             else
             {
                 ConfigurationErrors.Add($"{SectionName}:Store must be Sqlite or InMemory, got '{store}'");
+            }
+        }
+        if (section["SqliteSynchronous"] is { } synchronous)
+        {
+            if (Enum.TryParse<SqliteSynchronous>(synchronous, ignoreCase: true, out var level) && Enum.IsDefined(level))
+            {
+                SqliteSynchronous = level;
+            }
+            else
+            {
+                ConfigurationErrors.Add($"{SectionName}:SqliteSynchronous must be Normal or Full, got '{synchronous}'");
             }
         }
         if (section["DatabasePath"] is { } path)

@@ -30,7 +30,8 @@ public static class OnceHubWebhooksServiceCollectionExtensions
                 return new InMemoryEventStore();
             }
             var root = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? AppContext.BaseDirectory;
-            return new SqliteEventStore(Path.GetFullPath(options.DatabasePath, root));
+            return new SqliteEventStore(Path.GetFullPath(options.DatabasePath, root),
+                new SqliteEventStoreOptions { Synchronous = options.SqliteSynchronous });
         });
         services.AddHealthChecks().AddCheck<OnceHubWebhookStoreHealthCheck>(OnceHubWebhookStoreHealthCheck.Name);
         return services;

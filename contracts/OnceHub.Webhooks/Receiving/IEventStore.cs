@@ -40,9 +40,9 @@ public sealed record QuarantinedEvent(long Id, string? EventId, string? EventTyp
 /// <see cref="TryBeginAsync"/> atomic: two deliveries of one id never both get <see cref="BeginOutcome.Started"/>
 /// while a lease runs. Every method is asynchronous so that a durable store can wait for its disk (and
 /// group the writes of concurrent deliveries) without holding a thread. A completed task means the change
-/// is visible to every later call and to other processes sharing the store; a durable store may make a
-/// claim or a settle durable a few milliseconds later (<see cref="SqliteEventStore"/>: within 2 ms), since
-/// losing one to a crash only lets a redelivery be handled again.
+/// is committed: visible to every later call and to other processes sharing the store, and, in a durable
+/// store, kept if the process is killed the moment after. The endpoint answers OnceHub only after that, so
+/// an acknowledged event is never handled again while the store remembers its id.
 /// </summary>
 public interface IEventStore : IDisposable
 {

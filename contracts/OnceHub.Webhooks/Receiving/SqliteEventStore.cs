@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
@@ -11,12 +10,11 @@ namespace OnceHub.Webhooks;
 /// A claim is one atomic upsert, so several receiver processes may share one file.
 /// </summary>
 /// <remarks>
-/// One writer thread owns the connection and runs every operation. A transaction stays open for the
-/// operations that arrive within <see cref="CommitWindow"/> of its first (group commit): under load one
-/// WAL append carries the claims and settles of many deliveries instead of two or three, and no request
-/// thread ever blocks on the disk or on a lock. Claims and settles are answered once their statement ran,
-/// before the commit (see <see cref="TryBeginAsync"/>); every other operation once committed, and its
-/// arrival commits the transaction at once.
+/// One writer thread owns the connection and runs every operation; no request thread ever blocks on the disk
+/// or on a lock. Every operation is answered only once the transaction that ran it has committed. The
+/// transaction takes every operation that queued up while the previous one committed (group commit): under
+/// load one WAL append, or one sync with <see cref="SqliteSynchronous.Full"/>, carries the claims and settles
+/// of many deliveries, and each of them waits for that commit.
 /// Checkpoints (the fsync-bearing copy of the WAL into the database) run on a connection of their own, off
 /// the writer's path; once the log is large the writer copies what arrived during the last one
 /// (<see cref="WalCheckpoints"/>), so that the log starts over instead of growing under constant load. A new
@@ -31,9 +29,6 @@ public sealed class SqliteEventStore : IEventStore
     // Enough to amortise a commit over many deliveries, small enough that one batch stays a few ms.
     private const int MaxBatch = 256;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
-    // Long enough that a commit carries the claims and settles of many deliveries under load; short enough
-    // that what a crash can lose (ids answered but not committed) stays a few milliseconds' worth.
-    private static readonly TimeSpan CommitWindow = TimeSpan.FromMilliseconds(2);
 
     private readonly SqliteConnection _connection;
     private readonly BlockingCollection<Operation> _queue = new(new ConcurrentQueue<Operation>());
@@ -48,24 +43,33 @@ public sealed class SqliteEventStore : IEventStore
 
     /// <param name="databasePath">A file path, or null for an in-memory store that lasts as long as this object.</param>
     public SqliteEventStore(string? databasePath)
-        : this(databasePath, WalCheckpoints.DefaultFinishAboveBytes)
+        : this(databasePath, new SqliteEventStoreOptions())
     {
     }
 
     /// <param name="databasePath">As above.</param>
+    /// <param name="options">What a commit survives.</param>
+    public SqliteEventStore(string? databasePath, SqliteEventStoreOptions options)
+        : this(databasePath, options, WalCheckpoints.DefaultFinishAboveBytes)
+    {
+    }
+
+    /// <param name="databasePath">As above.</param>
+    /// <param name="options">As above.</param>
     /// <param name="walFinishAboveBytes">
     /// Log size above which the writer finishes a checkpoint (<see cref="WalCheckpoints"/>); tests set 0 so the
     /// log starts over at every checkpoint whatever their machine's write rate.
     /// </param>
-    internal SqliteEventStore(string? databasePath, long walFinishAboveBytes)
+    internal SqliteEventStore(string? databasePath, SqliteEventStoreOptions options, long walFinishAboveBytes)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _connection = Open(databasePath);
         try
         {
             Execute(_connection, $"""
                 PRAGMA page_size = 1024;
                 PRAGMA journal_mode = WAL;
-                PRAGMA synchronous = NORMAL;
+                PRAGMA synchronous = {(options.Synchronous == SqliteSynchronous.Full ? "FULL" : "NORMAL")};
                 PRAGMA busy_timeout = 5000;
                 {(databasePath is null ? "" : "PRAGMA wal_autocheckpoint = 0;")}
                 CREATE TABLE IF NOT EXISTS events (
@@ -122,12 +126,7 @@ public sealed class SqliteEventStore : IEventStore
         _writer.Start();
     }
 
-    // Claims and settles are answered as soon as their statement ran, before the batch commits: the
-    // transaction holds the database's write lock until then, so no other process can see the id unclaimed
-    // meanwhile. A crash before the commit loses the claim or the settle; for a claim that lets a redelivery
-    // handle the event (at least once), and a settled event was answered with a 2xx, so OnceHub does not
-    // send it again. Answering a settle only after its commit kept every delivery waiting for one.
-    public ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil) => Run(earlyAnswer: true, () =>
+    public ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil) => Run(() =>
     {
         _claim.Parameters[0].Value = eventId;
         _claim.Parameters[1].Value = eventType;
@@ -143,7 +142,7 @@ public sealed class SqliteEventStore : IEventStore
         return _state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     });
 
-    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(earlyAnswer: true, () =>
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(() =>
     {
         _settle.Parameters[0].Value = eventId;
         _settle.Parameters[1].Value = eventType;
@@ -224,11 +223,8 @@ public sealed class SqliteEventStore : IEventStore
         _queue.Dispose();
     }
 
-    private abstract class Operation(bool earlyAnswer)
+    private abstract class Operation
     {
-        /// <summary>Answered when executed, not after the commit (see <see cref="TryBeginAsync"/>).</summary>
-        public bool EarlyAnswer { get; } = earlyAnswer;
-
         public abstract void Execute();
 
         public abstract void Complete();
@@ -236,7 +232,7 @@ public sealed class SqliteEventStore : IEventStore
         public abstract void Fail(Exception error);
     }
 
-    private sealed class Operation<T>(bool earlyAnswer, Func<T> work) : Operation(earlyAnswer)
+    private sealed class Operation<T>(Func<T> work) : Operation
     {
         // Continuations run on the pool, never on the writer thread, which must get back to the queue.
         private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -251,11 +247,9 @@ public sealed class SqliteEventStore : IEventStore
         public override void Fail(Exception error) => _done.TrySetException(error);
     }
 
-    private ValueTask<T> Run<T>(Func<T> work) => Run(earlyAnswer: false, work);
-
-    private ValueTask<T> Run<T>(bool earlyAnswer, Func<T> work)
+    private ValueTask<T> Run<T>(Func<T> work)
     {
-        var operation = new Operation<T>(earlyAnswer, work);
+        var operation = new Operation<T>(work);
         try
         {
             _queue.Add(operation);
@@ -267,9 +261,7 @@ public sealed class SqliteEventStore : IEventStore
         return new ValueTask<T>(operation.Task);
     }
 
-    private ValueTask RunVoid(Action work) => RunVoid(earlyAnswer: false, work);
-
-    private ValueTask RunVoid(bool earlyAnswer, Action work) => new(Run(earlyAnswer, () =>
+    private ValueTask RunVoid(Action work) => new(Run(() =>
     {
         work();
         return true;
@@ -284,38 +276,19 @@ public sealed class SqliteEventStore : IEventStore
         {
             batch.Add(first);
             _checkpoints?.FinishOnWriter(_connection);
+            // Whatever queued up while the last transaction committed shares this one's commit.
+            while (batch.Count < MaxBatch && _queue.TryTake(out var next))
+            {
+                batch.Add(next);
+            }
             try
             {
                 begin.ExecuteNonQuery();
-                var opened = Stopwatch.GetTimestamp();
-                var executed = 0;
-                var mustCommit = false;
-                while (true)
+                foreach (var operation in batch)
                 {
-                    for (; executed < batch.Count; executed++)
-                    {
-                        var operation = batch[executed];
-                        operation.Execute();
-                        if (operation.EarlyAnswer)
-                        {
-                            operation.Complete();
-                        }
-                        else
-                        {
-                            mustCommit = true;
-                        }
-                    }
-                    // Commit at once for an operation that answers only once committed; otherwise keep the
-                    // transaction open for what arrives within the window, so that one commit carries many
-                    // deliveries' claims and settles instead of a few.
-                    var left = CommitWindow - Stopwatch.GetElapsedTime(opened);
-                    if (mustCommit || batch.Count >= MaxBatch || left <= TimeSpan.Zero
-                        || !(_queue.TryTake(out var next) || _queue.TryTake(out next, left)))
-                    {
-                        break;
-                    }
-                    batch.Add(next);
+                    operation.Execute();
                 }
+                // Answered only now: an answer given before the commit could be forgotten by a crash after it.
                 commit.ExecuteNonQuery();
                 foreach (var operation in batch)
                 {
@@ -376,6 +349,24 @@ public sealed class SqliteEventStore : IEventStore
 
     private static SqliteConnection Open(string? databasePath)
     {
+        if (databasePath is not null && !OperatingSystem.IsWindows() && !File.Exists(databasePath))
+        {
+            // The file keeps quarantined bodies: readable by its owner only. SQLite gives the log and
+            // shared-memory files the database file's mode, so creating it first covers all three.
+            try
+            {
+                using var created = new FileStream(databasePath, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (File.Exists(databasePath))
+            {
+                // Another store created it first; SQLite opens what is there.
+            }
+        }
         var builder = new SqliteConnectionStringBuilder
         {
             DataSource = databasePath ?? ":memory:",
