@@ -8,10 +8,11 @@ using OnceHub.Webhooks;
 namespace OnceHub.Contracts.Receiver;
 
 /// <summary>
-/// <c>receiver --port N --secret S [--secret OLD] [--db FILE]</c> serves the reference receiver;
-/// <c>receiver quarantine list|show|replay --db FILE</c> looks after what it set aside. The secret may come
-/// from ONCEHUB_WEBHOOK_SECRET instead, which keeps it out of process listings. Exit codes: 0 done,
-/// 1 a replay did not get its event processed, 2 bad input.
+/// <c>receiver --port N --secret S [--secret OLD] [--store memory|sqlite:PATH]</c> serves the reference receiver;
+/// <c>receiver quarantine list|show|replay|delete --store sqlite:PATH</c> looks after what it set aside
+/// (<c>--db PATH</c> is short for <c>--store sqlite:PATH</c>). The secrets may come from the environment instead,
+/// read as the library reads them (ONCEHUB_WEBHOOK_SECRETS, comma-separated, or ONCEHUB_WEBHOOK_SECRET), which
+/// keeps them out of process listings. Exit codes: 0 done, 1 a replay did not get its event processed, 2 bad input.
 /// </summary>
 public static class ReceiverProgram
 {
@@ -61,7 +62,7 @@ public static class ReceiverProgram
                 r.AddError("--secret must not be empty");
             }
         });
-        var serveDb = DbOption(required: false, "SQLite file for event ids and quarantine, kept across restarts (default: in memory)");
+        var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) or sqlite:PATH (a file, kept across restarts)");
         var account = new Option<string>("--account")
         {
             Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
@@ -98,22 +99,22 @@ public static class ReceiverProgram
                     // Paths only: the secrets stay out of the output.
                     await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
                 }
-                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, DatabasePath = parse.GetValue(serveDb) },
+                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
                     stdout, stderr, ct);
-            }
-            if (secrets.Count == 0 && Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnv)
-            {
-                secrets.Add(fromEnv);
             }
             if (secrets.Count == 0)
             {
-                return await FailAsync(stderr, $"a webhook secret is required: --secret S or {SecretVariable}");
+                secrets = SecretsFromEnvironment();
             }
-            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), DatabasePath = parse.GetValue(serveDb) },
+            if (secrets.Count == 0)
+            {
+                return await FailAsync(stderr, $"a webhook secret is required: --secret S, {OnceHubWebhookOptions.SecretsVariable} (comma-separated) or {SecretVariable}");
+            }
+            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
                 stdout, stderr, ct);
         });
 
-        var listDb = DbOption(required: true, "The receiver's SQLite file");
+        var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
         var all = new Option<bool>("--all") { Description = "Also list entries already replayed" };
         var list = new Command("list", "List quarantined events, oldest first") { listDb, all };
         list.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(listDb), stderr, async store =>
@@ -131,7 +132,7 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var showDb = DbOption(required: true, "The receiver's SQLite file");
+        var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
         var showId = EntryArgument();
         var show = new Command("show", "Write one quarantined body to stdout, byte for byte as received") { showId, showDb };
         show.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(showDb), stderr, async store =>
@@ -155,40 +156,58 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var replayDb = DbOption(required: true, "The receiver's SQLite file");
+        var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
         var replayId = EntryArgument();
         var replay = new Command("replay", "Hand a quarantined event to the handler again; it is then settled as processed") { replayId, replayDb };
-        replay.SetAction(async (parse, ct) =>
+        replay.SetAction((parse, ct) => WithStoreAsync(parse.GetRequiredValue(replayDb), stderr, async store =>
         {
-            var path = parse.GetRequiredValue(replayDb);
-            if (!File.Exists(path))
-            {
-                return await FailAsync(stderr, $"--db: no such file '{path}'");
-            }
-            using var store = new SqliteEventStore(path);
             // Replay does not verify signatures (the entry was verified when it arrived), so the pipeline's
             // required secret is a throwaway one.
             var pipeline = new WebhookPipeline(new WebhookPipelineOptions { Secrets = [RandomNumberGenerator.GetHexString(32)] }, store);
             var result = await pipeline.ReplayAsync(parse.GetValue(replayId), ct);
             (result.Outcome == ReplayOutcome.Replayed ? stdout : stderr).WriteLine(result.Message);
             return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
-        });
+        }));
 
         root.Add(new Command("quarantine", "Look after the events the receiver set aside: list, show, replay") { list, show, replay });
         return root;
     }
 
-    private static Option<string> DbOption(bool required, string description)
+    // --db PATH is kept as a short form of --store sqlite:PATH, which it preceded.
+    private static Option<ReceiverStore> StoreOption(bool required, string description) => new("--store", "--db")
     {
-        var option = new Option<string>("--db") { Description = description, Required = required };
-        option.Validators.Add(r =>
+        Description = description,
+        Required = required,
+        CustomParser = r =>
         {
-            if (r.GetValueOrDefault<string>() is { } v && string.IsNullOrWhiteSpace(v))
+            var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+            if ((r.Parent as System.CommandLine.Parsing.OptionResult)?.IdentifierToken?.Value == "--db")
             {
+                if (!string.IsNullOrWhiteSpace(text))
+                {
+                    return ReceiverStore.Sqlite(text);
+                }
                 r.AddError("--db must name a file");
+                return null;
             }
-        });
-        return option;
+            try
+            {
+                return ReceiverStore.Parse(text);
+            }
+            catch (FormatException ex)
+            {
+                r.AddError(ex.Message);
+                return null;
+            }
+        },
+    };
+
+    // The library's own reading of the environment, so the receiver takes the secrets its README tells users to set.
+    private static List<string> SecretsFromEnvironment()
+    {
+        var options = new OnceHubWebhookOptions();
+        options.BindFrom(new ConfigurationBuilder().AddEnvironmentVariables().Build());
+        return options.Secrets;
     }
 
     private static Argument<long> EntryArgument()
@@ -215,22 +234,27 @@ public static class ReceiverProgram
         return min;
     }
 
-    private static async Task<int> WithStoreAsync(string path, TextWriter stderr, Func<SqliteEventStore, Task<int>> action)
+    private static async Task<int> WithStoreAsync(ReceiverStore where, TextWriter stderr, Func<IEventStore, Task<int>> action)
     {
-        // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
-        if (!File.Exists(path))
+        if (!where.IsDurable)
         {
-            stderr.WriteLine($"error: --db: no such file '{path}'");
+            stderr.WriteLine($"error: --store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH");
+            return Usage;
+        }
+        // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
+        if (where.SqlitePath is { } path && !File.Exists(path))
+        {
+            stderr.WriteLine($"error: --store: no such file '{path}'");
             return Usage;
         }
         try
         {
-            using var store = new SqliteEventStore(path);
+            using var store = where.Open();
             return await action(store);
         }
         catch (SqliteException ex)
         {
-            stderr.WriteLine($"error: --db: '{path}' is not a receiver database ({ex.Message})");
+            stderr.WriteLine($"error: --store: '{where.SqlitePath}' is not a receiver database ({ex.Message})");
             return Usage;
         }
     }

@@ -17,8 +17,8 @@ public sealed record ReceiverOptions
     /// </summary>
     public IReadOnlyList<ReceiverEndpoint> Endpoints { get; init; } = [];
 
-    /// <summary>SQLite file for event ids and quarantine; null keeps them in memory (lost on restart).</summary>
-    public string? DatabasePath { get; init; }
+    /// <summary>Where event ids and the quarantine are kept; default in memory (lost on restart).</summary>
+    public ReceiverStore Store { get; init; } = ReceiverStore.Memory;
 
     /// <summary>Loopback port; 0 picks a free one.</summary>
     public int Port { get; init; }
@@ -99,7 +99,7 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxBodyBytes must be positive");
         }
-        var store = new SqliteEventStore(options.DatabasePath);
+        var store = options.Store.Open();
         WebhookPipeline pipeline;
         try
         {

@@ -29,7 +29,7 @@ public sealed class ReceiverProgramTests : IDisposable
         await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions
         {
             Secrets = [Secret],
-            DatabasePath = db,
+            Store = ReceiverStore.Sqlite(db),
             MaxHandlerFailures = 1,
             OnEvent = (_, _) => throw new InvalidOperationException("handler bug"),
         });
@@ -46,7 +46,8 @@ public sealed class ReceiverProgramTests : IDisposable
     {
         var db = await QuarantineTwoAsync();
 
-        var list = await RunAsync("quarantine", "list", "--db", db);
+        // --store sqlite:PATH, and --db PATH as its short form
+        var list = await RunAsync("quarantine", "list", "--store", "sqlite:" + db);
         Assert.Equal(0, list.Exit);
         var lines = list.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
@@ -83,6 +84,10 @@ public sealed class ReceiverProgramTests : IDisposable
     [InlineData("quarantine", "list")]
     [InlineData("quarantine", "list", "--db", "")]
     [InlineData("quarantine", "explode", "--db", "x.db")]
+    [InlineData("--store", "redis:x")]
+    [InlineData("--store", "sqlite:")]
+    [InlineData("--store", "events.db")]
+    [InlineData("quarantine", "list", "--store", "memory")]
     public async Task Bad_input_exits_2_with_a_message_and_no_stack_trace(params string[] args)
     {
         var run = await RunAsync(args);

@@ -67,12 +67,12 @@ public sealed class ReferenceReceiverTests : IDisposable
     {
         var db = Path.Combine(_dir, "events.db");
         var body = Sample("conversation.closed");
-        await using (var before = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [Secret], DatabasePath = db }))
+        await using (var before = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [Secret], Store = ReceiverStore.Sqlite(db) }))
         {
             Assert.Equal(HttpStatusCode.OK, (await SendSignedAsync(before, body)).Status);
             Assert.Equal(1, before.ProcessedCount);
         }
-        await using var after = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [Secret], DatabasePath = db });
+        await using var after = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [Secret], Store = ReceiverStore.Sqlite(db) });
         Assert.Equal((HttpStatusCode.OK, "duplicate"), await SendSignedAsync(after, body));
         Assert.Equal(0, after.ProcessedCount);
     }

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using OnceHub.Contracts.Payloads;
+using OnceHub.Webhooks;
+
+namespace OnceHub.Contracts.Tests;
+
+/// <summary>The reference receiver as users run it: a process with its environment, killed without warning.</summary>
+public sealed class ReceiverProcessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("oncehub-receiver-process-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly JsonObject Template = JsonNode.Parse(ContractResources.ReadSample("booking.scheduled"))!.AsObject();
+
+    /// <summary>A booking.scheduled delivery with its own event id.</summary>
+    private static byte[] WithId(string id)
+    {
+        var node = Template.DeepClone().AsObject();
+        node["id"] = id;
+        return Encoding.UTF8.GetBytes(node.ToJsonString());
+    }
+
+    private static async Task<(HttpStatusCode Status, string Text)> DeliverAsync(Uri url, string id, string secret, CancellationToken cancellationToken = default)
+    {
+        var body = WithId(id);
+        using var response = await ReferenceReceiverTests.PostAsync(url, body, new WebhookSigner(secret).CreateHeader(body), cancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Secrets_come_from_ONCEHUB_WEBHOOK_SECRETS_and_the_store_files_are_readable_by_their_owner_only()
+    {
+        var db = Path.Combine(_dir, "events.db");
+        await using var receiver = await ReceiverProcess.StartAsync(
+            new Dictionary<string, string?> { ["ONCEHUB_WEBHOOK_SECRETS"] = "old-secret, new-secret" }, "--port", "0", "--store", "sqlite:" + db);
+
+        Assert.Equal((HttpStatusCode.OK, "processed"), await DeliverAsync(receiver.Url, "EVNT-ENV0000001", "old-secret"));
+        Assert.Equal((HttpStatusCode.OK, "processed"), await DeliverAsync(receiver.Url, "EVNT-ENV0000002", "new-secret"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await DeliverAsync(receiver.Url, "EVNT-ENV0000003", "other-secret")).Status);
+        foreach (var file in new[] { db, db + "-wal", db + "-shm" })
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        }
+    }
+
+    [Fact]
+    public async Task Every_id_acknowledged_before_a_kill_is_a_duplicate_after_the_restart()
+    {
+        const string Secret = "kill-test-secret";
+        const int Kills = 3;
+        // Enough acknowledgements per life that the kill lands in the middle of steady load.
+        const int AcknowledgedPerLife = 150;
+        var db = Path.Combine(_dir, "killed.db");
+        string[] args = ["--port", "0", "--store", "sqlite:" + db, "--secret", Secret];
+        var acknowledged = new ConcurrentBag<string>();
+        var next = 0;
+
+        for (var life = 0; life < Kills; life++)
+        {
+            var receiver = await ReceiverProcess.StartAsync(new Dictionary<string, string?>(), args);
+            var before = acknowledged.Count;
+            using var stop = new CancellationTokenSource();
+            // 16 senders, each with fresh ids, still sending when the kill comes.
+            var senders = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var id = $"EVNT-KILL{Interlocked.Increment(ref next):D8}";
+                    try
+                    {
+                        var (status, _) = await DeliverAsync(receiver.Url, id, Secret, stop.Token);
+                        if ((int)status is >= 200 and < 300)
+                        {
+                            acknowledged.Add(id);
+                        }
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+                    {
+                        // The receiver was killed under this delivery: no answer, so nothing was promised.
+                    }
+                }
+            })).ToArray();
+            var loaded = await OnceHub.TestSupport.Eventually.HoldsWithinAsync(() => acknowledged.Count - before >= AcknowledgedPerLife, TimeSpan.FromSeconds(20));
+            await receiver.KillAsync();
+            await stop.CancelAsync();
+            await Task.WhenAll(senders);
+            await receiver.DisposeAsync();
+            Assert.True(loaded, $"life {life}: {acknowledged.Count - before} deliveries acknowledged in 20 s");
+        }
+
+        await using var restarted = await ReceiverProcess.StartAsync(new Dictionary<string, string?>(), args);
+        var answers = new ConcurrentDictionary<string, (HttpStatusCode, string)>();
+        await Parallel.ForEachAsync(acknowledged, new ParallelOptions { MaxDegreeOfParallelism = 16 },
+            async (id, ct) => answers[id] = await DeliverAsync(restarted.Url, id, Secret, ct));
+
+        var wrong = answers.Where(a => a.Value != (HttpStatusCode.OK, "duplicate")).Select(a => $"{a.Key}: {a.Value}").ToList();
+        Assert.True(wrong.Count == 0, $"{wrong.Count} of {answers.Count} acknowledged ids not answered as duplicates: {string.Join("; ", wrong.Take(10))}");
+        Assert.True(answers.Count >= Kills * AcknowledgedPerLife);
+    }
+}
