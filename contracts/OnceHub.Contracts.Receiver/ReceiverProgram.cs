@@ -169,7 +169,21 @@ public static class ReceiverProgram
             return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
         }));
 
-        root.Add(new Command("quarantine", "Look after the events the receiver set aside: list, show, replay") { list, show, replay });
+        var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var deleteId = EntryArgument();
+        var delete = new Command("delete", "Remove a quarantined event for good (after it was replayed, or when it is not worth keeping)") { deleteId, deleteDb };
+        delete.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(deleteDb), stderr, async store =>
+        {
+            if (!await store.DeleteQuarantinedAsync(parse.GetValue(deleteId)))
+            {
+                stderr.WriteLine($"error: no quarantine entry {parse.GetValue(deleteId)}");
+                return Failed;
+            }
+            stdout.WriteLine($"deleted quarantine entry {parse.GetValue(deleteId)}");
+            return Ok;
+        }));
+
+        root.Add(new Command("quarantine", "Look after the events the receiver set aside: list, show, replay, delete") { list, show, replay, delete });
         return root;
     }
 

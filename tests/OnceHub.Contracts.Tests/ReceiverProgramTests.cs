@@ -73,6 +73,23 @@ public sealed class ReceiverProgramTests : IDisposable
         Assert.Equal("{\"id\": \"EVNT-A\", /* no */ }", show.Out);
     }
 
+    [Fact]
+    public async Task Quarantine_delete_removes_an_entry_for_good()
+    {
+        var db = await QuarantineTwoAsync();
+
+        var deleted = await RunAsync("quarantine", "delete", "1", "--store", "sqlite:" + db);
+        Assert.Equal(0, deleted.Exit);
+        Assert.Contains("deleted quarantine entry 1", deleted.Out, StringComparison.Ordinal);
+
+        var all = await RunAsync("quarantine", "list", "--all", "--db", db);
+        var left = Assert.Single(all.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("2\t", left, StringComparison.Ordinal);
+        var again = await RunAsync("quarantine", "delete", "1", "--db", db);
+        Assert.Equal(1, again.Exit);
+        Assert.Contains("no quarantine entry 1", again.Err, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--port", "70000")]
     [InlineData("--port", "abc")]

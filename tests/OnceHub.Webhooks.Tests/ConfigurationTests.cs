@@ -47,7 +47,8 @@ public sealed class ConfigurationTests
             ("OnceHub:Webhooks:SqliteSynchronous", "full"));
         Assert.Equal((TimeSpan.FromSeconds(60), 4096, TimeSpan.FromSeconds(30), 3, WebhookStoreKind.InMemory, SqliteSynchronous.Full),
             (good.Tolerance, good.MaxBodyBytes, good.InFlightLease, good.MaxHandlerFailures, good.Store, good.SqliteSynchronous));
-        Assert.Equal(SqliteSynchronous.Normal, Bind(("OnceHub:Webhooks:Secrets", "s")).SqliteSynchronous);
+        Assert.Equal((SqliteSynchronous.Normal, TimeSpan.FromDays(30)), (Bind(("OnceHub:Webhooks:Secrets", "s")).SqliteSynchronous, Bind().SettledRetention));
+        Assert.Equal(TimeSpan.FromDays(7), Bind(("OnceHub:Webhooks:SettledRetentionDays", "7")).SettledRetention);
 
         var bad = Bind(("OnceHub:Webhooks:Secrets", "s"), ("OnceHub:Webhooks:MaxBodyBytes", "lots"), ("OnceHub:Webhooks:Store", "Redis"),
             ("OnceHub:Webhooks:SqliteSynchronous", "OFF"));

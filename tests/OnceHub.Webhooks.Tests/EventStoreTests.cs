@@ -60,6 +60,52 @@ public sealed class EventStoreTests
         Assert.Null(await store.GetQuarantinedAsync(second + 10));
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Settled_ids_older_than_the_cutoff_are_purged_oldest_first_in_batches_and_nothing_else_is(string kind)
+    {
+        using var store = Open(kind);
+        var cutoff = T0.AddDays(30);
+        for (var i = 0; i < 5; i++)
+        {
+            await store.SettleAsync($"EVNT-OLD{i}", "booking.scheduled", (SettledAs)(i % 3), T0.AddMinutes(i));
+        }
+        await store.SettleAsync("EVNT-RECENT", "booking.scheduled", SettledAs.Processed, cutoff.AddSeconds(1));
+        await store.TryBeginAsync("EVNT-OLDCLAIM", "booking.scheduled", T0, T0.AddMinutes(2));
+        await store.TryBeginAsync("EVNT-OLDFAIL", "booking.scheduled", T0, T0.AddMinutes(2));
+        await store.RecordFailureAsync("EVNT-OLDFAIL", T0);
+        var entry = await store.QuarantineAsync("EVNT-OLD2", "booking.scheduled", "handler failed", new byte[] { 7 }, T0);
+
+        Assert.Equal(2, await store.PurgeSettledAsync(cutoff, limit: 2));
+        // oldest first: the two oldest are forgotten, a redelivery of one is handled again
+        Assert.Null(await store.GetSettledAsync("EVNT-OLD0"));
+        Assert.Equal(BeginOutcome.Started, await store.TryBeginAsync("EVNT-OLD1", "booking.scheduled", cutoff.AddDays(1), cutoff.AddDays(2)));
+        Assert.NotNull(await store.GetSettledAsync("EVNT-OLD2"));
+        Assert.Equal(2, await store.PurgeSettledAsync(cutoff, limit: 2));
+        Assert.Equal(1, await store.PurgeSettledAsync(cutoff, limit: 2));
+        Assert.Equal(0, await store.PurgeSettledAsync(cutoff, limit: 2));
+
+        Assert.Equal(SettledAs.Processed, await store.GetSettledAsync("EVNT-RECENT"));
+        Assert.Equal(BeginOutcome.InFlight, await store.TryBeginAsync("EVNT-OLDCLAIM", "booking.scheduled", T0.AddMinutes(1), T0.AddMinutes(3)));
+        Assert.Equal(2, await store.RecordFailureAsync("EVNT-OLDFAIL", T0));
+        Assert.Equal([7], (await store.GetQuarantinedAsync(entry))!.Body);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_deleted_quarantine_entry_is_gone_and_its_number_is_not_reused(string kind)
+    {
+        using var store = Open(kind);
+        var first = await store.QuarantineAsync(null, null, "not JSON", new byte[] { 1 }, T0);
+        var second = await store.QuarantineAsync(null, null, "not JSON", new byte[] { 2 }, T0);
+
+        Assert.True(await store.DeleteQuarantinedAsync(second));
+        Assert.False(await store.DeleteQuarantinedAsync(second));
+        Assert.Null(await store.GetQuarantinedAsync(second));
+        Assert.Equal(first, Assert.Single(await store.ListQuarantineAsync(includeReplayed: true)).Id);
+        Assert.True(await store.QuarantineAsync(null, null, "not JSON", new byte[] { 3 }, T0) > second);
+    }
+
     [Fact]
     public async Task Concurrent_claims_and_settles_from_two_stores_on_one_file_give_one_owner_per_id_and_survive_reopening()
     {

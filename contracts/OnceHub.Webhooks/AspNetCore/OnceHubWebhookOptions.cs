@@ -17,7 +17,7 @@ public enum WebhookStoreKind
 /// The receiver's settings. <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/> reads
 /// them from configuration: the section <c>OnceHub:Webhooks</c> (<c>Secrets</c> as an array or a comma-separated
 /// string, <c>ToleranceSeconds</c>, <c>MaxBodyBytes</c>, <c>InFlightLeaseSeconds</c>, <c>MaxHandlerFailures</c>,
-/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
+/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>, <c>SettledRetentionDays</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
 /// <c>ONCEHUB_WEBHOOK_SECRET</c> (one secret).
 /// </summary>
 public sealed class OnceHubWebhookOptions
@@ -57,6 +57,12 @@ public sealed class OnceHubWebhookOptions
 
     /// <summary>What a commit of the SQLite store survives: a killed process (the default) or also a power loss.</summary>
     public SqliteSynchronous SqliteSynchronous { get; set; } = SqliteSynchronous.Normal;
+
+    /// <summary>
+    /// How long a settled event id is remembered (a redelivery within it is a duplicate); older ones are purged in
+    /// the background. Far longer than OnceHub's retry window (72 h), so a retried event is always recognised.
+    /// </summary>
+    public TimeSpan SettledRetention { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>The receiver's clock (for tests); default the system clock.</summary>
     public TimeProvider? Clock { get; set; }
@@ -101,6 +107,10 @@ public sealed class OnceHubWebhookOptions
         if (ReadNumber(section, "MaxHandlerFailures", 1, 1000) is { } failures)
         {
             MaxHandlerFailures = failures;
+        }
+        if (ReadNumber(section, "SettledRetentionDays", 1, 36_500) is { } days)
+        {
+            SettledRetention = TimeSpan.FromDays(days);
         }
         if (section["Store"] is { } store)
         {
@@ -193,6 +203,10 @@ internal sealed class OnceHubWebhookOptionsValidator : IValidateOptions<OnceHubW
         if (options.MaxHandlerFailures < 1)
         {
             errors.Add("MaxHandlerFailures must be at least 1");
+        }
+        if (options.SettledRetention <= TimeSpan.Zero)
+        {
+            errors.Add("SettledRetention must be positive");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

@@ -12,7 +12,8 @@ public static class OnceHubWebhooksServiceCollectionExtensions
     /// Registers what <see cref="OnceHubWebhooksEndpointRouteBuilderExtensions.MapOnceHubWebhooks"/> needs: the
     /// settings (read from configuration, see <see cref="OnceHubWebhookOptions"/>, then <paramref name="configure"/>),
     /// checked at startup; the event store (SQLite file by default, unless an <see cref="IEventStore"/> is
-    /// registered already); and a health check of the store named <see cref="OnceHubWebhookStoreHealthCheck.Name"/>.
+    /// registered already); the background purge of settled ids older than
+    /// <see cref="OnceHubWebhookOptions.SettledRetention"/>; and a health check of the store named <see cref="OnceHubWebhookStoreHealthCheck.Name"/>.
     /// </summary>
     public static IServiceCollection AddOnceHubWebhooks(this IServiceCollection services, Action<OnceHubWebhookOptions>? configure = null)
     {
@@ -33,6 +34,7 @@ public static class OnceHubWebhooksServiceCollectionExtensions
             return new SqliteEventStore(Path.GetFullPath(options.DatabasePath, root),
                 new SqliteEventStoreOptions { Synchronous = options.SqliteSynchronous });
         });
+        services.AddHostedService<SettledEventPurge>();
         services.AddHealthChecks().AddCheck<OnceHubWebhookStoreHealthCheck>(OnceHubWebhookStoreHealthCheck.Name);
         return services;
     }

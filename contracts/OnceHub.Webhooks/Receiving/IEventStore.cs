@@ -71,6 +71,16 @@ public interface IEventStore : IDisposable
 
     ValueTask MarkReplayedAsync(long id, DateTimeOffset now);
 
+    /// <summary>Removes a quarantine entry, replayed or not; false when there is none with that number.</summary>
+    ValueTask<bool> DeleteQuarantinedAsync(long id);
+
+    /// <summary>
+    /// Forgets at most <paramref name="limit"/> settled ids, oldest first, settled before
+    /// <paramref name="settledBefore"/>, and returns how many it forgot. Ids being processed, failed ids and the
+    /// quarantine are kept. Small limits keep each call short beside the deliveries sharing the store.
+    /// </summary>
+    ValueTask<int> PurgeSettledAsync(DateTimeOffset settledBefore, int limit);
+
     /// <summary>How the id was settled, or null when it was not (yet).</summary>
     ValueTask<SettledAs?> GetSettledAsync(string eventId);
 }

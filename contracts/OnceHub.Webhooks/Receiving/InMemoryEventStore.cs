@@ -9,10 +9,12 @@ public sealed class InMemoryEventStore : IEventStore
 {
     private enum State { InFlight, Failed, Settled }
 
-    private sealed record Entry(string Type, State State, DateTimeOffset? LeaseUntil, int Failures, SettledAs? How);
+    private sealed record Entry(string Type, State State, DateTimeOffset? LeaseUntil, int Failures, SettledAs? How, DateTimeOffset UpdatedAt);
 
     private readonly Dictionary<string, Entry> _events = new(StringComparer.Ordinal);
-    private readonly List<QuarantinedEvent> _quarantine = [];
+    // Keyed by entry number, which is never reused after a delete (as SQLite's AUTOINCREMENT).
+    private readonly SortedDictionary<long, QuarantinedEvent> _quarantine = [];
+    private long _lastEntry;
     // One lock for both maps: claims must be atomic, and the store is far from any hot contention point.
     private readonly Lock _gate = new();
 
@@ -31,7 +33,7 @@ public sealed class InMemoryEventStore : IEventStore
             };
             if (outcome == BeginOutcome.Started)
             {
-                _events[eventId] = new Entry(entry?.Type ?? eventType, State.InFlight, leaseUntil, entry?.Failures ?? 0, null);
+                _events[eventId] = new Entry(entry?.Type ?? eventType, State.InFlight, leaseUntil, entry?.Failures ?? 0, null, now);
             }
             return ValueTask.FromResult(outcome);
         }
@@ -42,7 +44,7 @@ public sealed class InMemoryEventStore : IEventStore
         lock (_gate)
         {
             _events.TryGetValue(eventId, out var entry);
-            _events[eventId] = new Entry(entry?.Type ?? eventType, State.Settled, null, entry?.Failures ?? 0, how);
+            _events[eventId] = new Entry(entry?.Type ?? eventType, State.Settled, null, entry?.Failures ?? 0, how, now);
         }
         return ValueTask.CompletedTask;
     }
@@ -56,7 +58,7 @@ public sealed class InMemoryEventStore : IEventStore
                 return ValueTask.FromResult(0);
             }
             var failures = entry.Failures + (counts ? 1 : 0);
-            _events[eventId] = entry with { State = State.Failed, LeaseUntil = null, Failures = failures };
+            _events[eventId] = entry with { State = State.Failed, LeaseUntil = null, Failures = failures, UpdatedAt = now };
             return ValueTask.FromResult(failures);
         }
     }
@@ -65,8 +67,8 @@ public sealed class InMemoryEventStore : IEventStore
     {
         lock (_gate)
         {
-            var id = _quarantine.Count + 1L;
-            _quarantine.Add(new QuarantinedEvent(id, eventId, eventType, reason, now, body.ToArray(), null));
+            var id = ++_lastEntry;
+            _quarantine[id] = new QuarantinedEvent(id, eventId, eventType, reason, now, body.ToArray(), null);
             return ValueTask.FromResult(id);
         }
     }
@@ -75,7 +77,7 @@ public sealed class InMemoryEventStore : IEventStore
     {
         lock (_gate)
         {
-            return ValueTask.FromResult<IReadOnlyList<QuarantinedEvent>>([.. _quarantine.Where(q => includeReplayed || q.ReplayedAt is null)]);
+            return ValueTask.FromResult<IReadOnlyList<QuarantinedEvent>>([.. _quarantine.Values.Where(q => includeReplayed || q.ReplayedAt is null)]);
         }
     }
 
@@ -83,7 +85,7 @@ public sealed class InMemoryEventStore : IEventStore
     {
         lock (_gate)
         {
-            return ValueTask.FromResult(id >= 1 && id <= _quarantine.Count ? _quarantine[(int)(id - 1)] : null);
+            return ValueTask.FromResult(_quarantine.GetValueOrDefault(id));
         }
     }
 
@@ -91,12 +93,35 @@ public sealed class InMemoryEventStore : IEventStore
     {
         lock (_gate)
         {
-            if (id >= 1 && id <= _quarantine.Count)
+            if (_quarantine.TryGetValue(id, out var entry))
             {
-                _quarantine[(int)(id - 1)] = _quarantine[(int)(id - 1)] with { ReplayedAt = now };
+                _quarantine[id] = entry with { ReplayedAt = now };
             }
         }
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool> DeleteQuarantinedAsync(long id)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult(_quarantine.Remove(id));
+        }
+    }
+
+    public ValueTask<int> PurgeSettledAsync(DateTimeOffset settledBefore, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        lock (_gate)
+        {
+            var old = _events.Where(e => e.Value.State == State.Settled && e.Value.UpdatedAt < settledBefore)
+                .OrderBy(e => e.Value.UpdatedAt).Take(limit).Select(e => e.Key).ToList();
+            foreach (var id in old)
+            {
+                _events.Remove(id);
+            }
+            return ValueTask.FromResult(old.Count);
+        }
     }
 
     public ValueTask<SettledAs?> GetSettledAsync(string eventId)

@@ -89,6 +89,9 @@ public sealed class SqliteEventStore : IEventStore
                     body        BLOB NOT NULL,
                     replayed_at TEXT
                 );
+                -- Purging settled ids oldest first reads this instead of the whole table; it grows at its end only.
+                CREATE INDEX IF NOT EXISTS events_settled_at ON events (updated_at)
+                    WHERE state IN ('processed', 'ignored', 'quarantined');
                 """);
             // A new id, a failed one or one whose lease ran out (the delivery that held it crashed or hung) is
             // claimed in one statement; a row comes back only when the claim took.
@@ -192,6 +195,27 @@ public sealed class SqliteEventStore : IEventStore
         using var mark = Command("UPDATE quarantine SET replayed_at = $now WHERE id = $id", ("$id", id), ("$now", Text(now)));
         mark.ExecuteNonQuery();
     });
+
+    public ValueTask<bool> DeleteQuarantinedAsync(long id) => Run(() =>
+    {
+        using var delete = Command("DELETE FROM quarantine WHERE id = $id", ("$id", id));
+        return delete.ExecuteNonQuery() == 1;
+    });
+
+    public ValueTask<int> PurgeSettledAsync(DateTimeOffset settledBefore, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return Run(() =>
+        {
+            using var purge = Command("""
+                DELETE FROM events WHERE event_id IN (
+                    SELECT event_id FROM events
+                    WHERE state IN ('processed', 'ignored', 'quarantined') AND updated_at < $before
+                    ORDER BY updated_at LIMIT $limit)
+                """, ("$before", Text(settledBefore)), ("$limit", limit));
+            return purge.ExecuteNonQuery();
+        });
+    }
 
     public ValueTask<SettledAs?> GetSettledAsync(string eventId) => Run(() =>
     {
