@@ -17,7 +17,7 @@ public enum WebhookStoreKind
 /// The receiver's settings. <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/> reads
 /// them from configuration: the section <c>OnceHub:Webhooks</c> (<c>Secrets</c> as an array or a comma-separated
 /// string, <c>ToleranceSeconds</c>, <c>MaxBodyBytes</c>, <c>InFlightLeaseSeconds</c>, <c>MaxHandlerFailures</c>,
-/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>, <c>SettledRetentionDays</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
+/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>, <c>SettledRetentionDays</c>, <c>UnverifiedBodyBudgetBytes</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
 /// <c>ONCEHUB_WEBHOOK_SECRET</c> (one secret).
 /// </summary>
 public sealed class OnceHubWebhookOptions
@@ -42,6 +42,9 @@ public sealed class OnceHubWebhookOptions
 
     /// <summary>Largest body accepted (413 above it); OnceHub payloads are a few kilobytes.</summary>
     public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Bytes all endpoints together may hold for bodies not yet verified; see <see cref="UnverifiedBodyBudget"/>.</summary>
+    public long UnverifiedBodyBudgetBytes { get; set; } = UnverifiedBodyBudget.DefaultBytes;
 
     /// <inheritdoc cref="WebhookPipelineOptions.InFlightLease"/>
     public TimeSpan InFlightLease { get; set; } = TimeSpan.FromMinutes(2);
@@ -99,6 +102,10 @@ public sealed class OnceHubWebhookOptions
         if (ReadNumber(section, "MaxBodyBytes", 1, 64 * 1024 * 1024) is { } max)
         {
             MaxBodyBytes = max;
+        }
+        if (ReadNumber(section, "UnverifiedBodyBudgetBytes", 1, int.MaxValue) is { } budget)
+        {
+            UnverifiedBodyBudgetBytes = budget;
         }
         if (ReadNumber(section, "InFlightLeaseSeconds", 1, 86_400) is { } lease)
         {
@@ -199,6 +206,10 @@ internal sealed class OnceHubWebhookOptionsValidator : IValidateOptions<OnceHubW
         if (options.InFlightLease <= TimeSpan.Zero)
         {
             errors.Add("InFlightLease must be positive");
+        }
+        if (options.UnverifiedBodyBudgetBytes <= options.MaxBodyBytes)
+        {
+            errors.Add($"UnverifiedBodyBudgetBytes ({options.UnverifiedBodyBudgetBytes}) must be larger than MaxBodyBytes ({options.MaxBodyBytes}), or no body of the largest size could be received");
         }
         if (options.MaxHandlerFailures < 1)
         {

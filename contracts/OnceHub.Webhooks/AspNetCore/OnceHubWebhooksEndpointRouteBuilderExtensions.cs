@@ -10,10 +10,14 @@ namespace OnceHub.Webhooks;
 
 public static class OnceHubWebhooksEndpointRouteBuilderExtensions
 {
+    // OnceHub retries on its own schedule whatever this says; other senders get a hint shorter than its first retry.
+    private const string RetryAfterSeconds = "30";
+
     /// <summary>
     /// Maps <c>POST <paramref name="pattern"/></c> to OnceHub's receiving rules with the handlers
     /// <paramref name="configure"/> registers. Answers: 401 for a missing, forged, tampered or stale signature
-    /// (decided from the header before the body is read); 413 for a body over the cap; 200 for every authentic
+    /// (decided from the header before the body is read); 413 for a body over the cap; 503 with Retry-After when the
+    /// <see cref="UnverifiedBodyBudget"/> is spent; 200 for every authentic
     /// event (processed, duplicate, unknown type, or quarantined when it cannot be read); 409 while another
     /// delivery of the same event id is being handled; 500 when the handler throws (OnceHub retries).
     /// Needs <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/>.
@@ -28,6 +32,7 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
             throw new InvalidOperationException("call builder.Services.AddOnceHubWebhooks() before app.MapOnceHubWebhooks(...)");
         }
         var options = optionsAccessor.Value;
+        var budget = services.GetRequiredService<UnverifiedBodyBudget>();
         var handlers = new OnceHubWebhookHandlers();
         configure?.Invoke(handlers);
         var loggers = services.GetRequiredService<ILoggerFactory>();
@@ -46,12 +51,12 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
         logger.LogInformation("OnceHub webhooks on POST {Pattern}: {SecretCount} secret(s) from {SecretsSource}, store {Store}",
             pattern, secrets.Count, handlers.Secrets is null ? options.SecretsSource ?? "code" : "the endpoint", store.GetType().Name);
         // A RequestDelegate, not a minimal-API lambda: no request-delegate generation, nothing reflected on.
-        var endpoint = endpoints.MapPost(pattern, http => HandleAsync(http, pipeline, options.MaxBodyBytes, handlers.Observers, logger));
+        var endpoint = endpoints.MapPost(pattern, http => HandleAsync(http, pipeline, options.MaxBodyBytes, budget, handlers.Observers, logger));
         endpoint.WithDisplayName("OnceHub webhooks " + pattern);
         return endpoint;
     }
 
-    private static async Task HandleAsync(HttpContext http, WebhookPipeline pipeline, int maxBodyBytes,
+    private static async Task HandleAsync(HttpContext http, WebhookPipeline pipeline, int maxBodyBytes, UnverifiedBodyBudget budget,
         IReadOnlyList<Action<ReceiveResult>> observers, ILogger logger)
     {
         // A larger announced Content-Length is refused (413) before any byte of the body is read.
@@ -60,7 +65,7 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
             limit.MaxRequestBodySize = maxBodyBytes;
         }
         var header = http.Request.Headers.TryGetValue(WebhookSigner.HeaderName, out var h) ? h.ToString() : null;
-        var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, maxBodyBytes).ConfigureAwait(false);
+        var result = pipeline.CheckHeader(header) ?? await ReadAndReceiveAsync(pipeline, http, header, maxBodyBytes, budget).ConfigureAwait(false);
         if (result.Outcome == ReceiveOutcome.Refused)
         {
             // Strangers can send these at will: Information, with the reason but never the header's value.
@@ -76,6 +81,10 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
             observe(result);
         }
         http.Response.StatusCode = result.StatusCode;
+        if (result.StatusCode == StatusCodes.Status503ServiceUnavailable)
+        {
+            http.Response.Headers.RetryAfter = RetryAfterSeconds;
+        }
         http.Response.ContentType = "text/plain; charset=utf-8";
         // A known length: one write with the headers instead of a chunked body and its terminator.
         var message = System.Text.Encoding.UTF8.GetBytes(result.Message);
@@ -83,30 +92,33 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
         await http.Response.Body.WriteAsync(message, http.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit)
+    private static async Task<ReceiveResult> ReadAndReceiveAsync(WebhookPipeline pipeline, HttpContext http, string? header, int limit,
+        UnverifiedBodyBudget budget)
     {
-        (byte[] Buffer, int Length)? body;
+        BodyReadOutcome outcome;
+        BodyBuffer? body;
         try
         {
             // The raw bytes: the signature covers them exactly, so read before any parsing.
-            body = await WebhookPipeline.ReadPooledBodyAsync(http.Request.Body, limit, http.RequestAborted).ConfigureAwait(false);
+            (outcome, body) = await BodyBuffer.ReadAsync(http.Request.Body, limit, budget, http.RequestAborted).ConfigureAwait(false);
         }
         catch (BadHttpRequestException ex)
         {
             // Kestrel's own limits (announced length over the cap, body cut short, too slow).
             return new ReceiveResult(ReceiveOutcome.Refused, ex.StatusCode, "unreadable body");
         }
-        if (body is not { } read)
+        switch (outcome)
         {
-            return new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
+            case BodyReadOutcome.TooLarge:
+                return new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status413PayloadTooLarge, "body too large");
+            case BodyReadOutcome.OverBudget:
+                return new ReceiveResult(ReceiveOutcome.Refused, StatusCodes.Status503ServiceUnavailable,
+                    "too many unverified bodies are being received; retry later");
         }
-        try
+        // Given back once the pipeline has answered: nothing it hands on refers to the buffer.
+        using (body)
         {
-            return await pipeline.ReceiveAsync(header, read.Buffer.AsMemory(0, read.Length), http.RequestAborted).ConfigureAwait(false);
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(read.Buffer);
+            return await pipeline.ReceiveAsync(header, body!.Memory, http.RequestAborted).ConfigureAwait(false);
         }
     }
 }

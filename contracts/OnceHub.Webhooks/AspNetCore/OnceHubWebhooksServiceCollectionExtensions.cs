@@ -35,6 +35,8 @@ public static class OnceHubWebhooksServiceCollectionExtensions
                 new SqliteEventStoreOptions { Synchronous = options.SqliteSynchronous });
         });
         services.AddHostedService<SettledEventPurge>();
+        services.TryAddSingleton(provider =>
+            new UnverifiedBodyBudget(provider.GetRequiredService<IOptions<OnceHubWebhookOptions>>().Value.UnverifiedBodyBudgetBytes));
         services.AddHealthChecks().AddCheck<OnceHubWebhookStoreHealthCheck>(OnceHubWebhookStoreHealthCheck.Name);
         return services;
     }

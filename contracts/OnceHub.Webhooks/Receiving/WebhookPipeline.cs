@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -23,7 +22,7 @@ public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload)
 /// <summary>How the receiver answered one delivery.</summary>
 public enum ReceiveOutcome
 {
-    /// <summary>Not authentic (401) or not readable as a request (413, 400): nothing stored.</summary>
+    /// <summary>Not authentic (401), not readable as a request (413, 400), or over the unverified-body budget (503): nothing stored.</summary>
     Refused,
     /// <summary>Handed to the handler, which succeeded (200).</summary>
     Processed,
@@ -157,58 +156,10 @@ public sealed class WebhookPipeline
     /// </summary>
     public static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
     {
-        if (await ReadPooledBodyAsync(body, limit, cancellationToken).ConfigureAwait(false) is not { } read)
+        var (outcome, read) = await BodyBuffer.ReadAsync(body, limit, budget: null, cancellationToken).ConfigureAwait(false);
+        using (read)
         {
-            return null;
-        }
-        var bytes = read.Buffer.AsSpan(0, read.Length).ToArray();
-        ArrayPool<byte>.Shared.Return(read.Buffer);
-        return bytes;
-    }
-
-    /// <summary>
-    /// <see cref="ReadBodyAsync"/> into a buffer rented from <see cref="ArrayPool{T}.Shared"/>, which the caller
-    /// returns once done with the body (the endpoint: after the pipeline answered; nothing the pipeline hands on
-    /// refers to it). Null, with nothing rented, when the body is larger than <paramref name="limit"/>.
-    /// </summary>
-    internal static async Task<(byte[] Buffer, int Length)?> ReadPooledBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(body);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 4096));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > limit)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return null;
-                    }
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)limit + 1, buffer.Length * 2L));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-                var read = await body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    if (length > limit)
-                    {
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        return null;
-                    }
-                    return (buffer, length);
-                }
-                length += read;
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
+            return outcome == BodyReadOutcome.Read ? read!.Memory.ToArray() : null;
         }
     }
 
