@@ -44,19 +44,24 @@ public static class Receive
         var signer = new WebhookSigner(secret);
         using var engine = new DeliveryEngine();
 
-        Progress.Line($"{Name}: {WarmUpSeconds} s warm-up and {Seconds} s each: library endpoint (SQLite file), bare endpoint; then a profile of {ProfileEvents} events");
-        Measured library, bare;
-        await using (var app = await StartAsync(b =>
+        Progress.Line($"{Name}: {WarmUpSeconds} s warm-up and {Seconds} s each: library endpoint (SQLite file, synchronous NORMAL then FULL), bare endpoint; then a profile of {ProfileEvents} events");
+        Measured library, full, bare;
+        async Task<Measured> LibraryAsync(string file, SqliteSynchronous synchronous)
         {
-            b.Services.AddOnceHubWebhooks(o =>
+            await using var app = await StartAsync(b =>
             {
-                o.Secrets.Add(secret);
-                o.DatabasePath = database;
-            });
-        }, a => a.MapOnceHubWebhooks("/webhooks/oncehub", h => h.OnAnyEvent((_, _) => Task.CompletedTask))))
-        {
-            library = await MeasureAsync(engine, new Uri(app.Url, "/webhooks/oncehub"), sample, signer);
+                b.Services.AddOnceHubWebhooks(o =>
+                {
+                    o.Secrets.Add(secret);
+                    o.DatabasePath = file;
+                    o.SqliteSynchronous = synchronous;
+                });
+            }, a => a.MapOnceHubWebhooks("/webhooks/oncehub", h => h.OnAnyEvent((_, _) => Task.CompletedTask)));
+            return await MeasureAsync(engine, new Uri(app.Url, "/webhooks/oncehub"), sample, signer);
         }
+        library = await LibraryAsync(database, SqliteSynchronous.Normal);
+        // What surviving a power loss costs: every group commit synced to the disk.
+        full = await LibraryAsync(Path.Combine(folder, $"events-full-{Environment.ProcessId}.db"), SqliteSynchronous.Full);
         await using (var app = await StartAsync(_ => { }, a => a.MapPost("/webhooks/oncehub", async (HttpContext http) =>
         {
             await http.Request.Body.CopyToAsync(Stream.Null);
@@ -73,7 +78,7 @@ public static class Receive
         }
 
         var ratio = library.Load.PerSecond / bare.Load.PerSecond;
-        var failures = library.Load.Failed + bare.Load.Failed;
+        var failures = library.Load.Failed + full.Load.Failed + bare.Load.Failed;
         return new Figure(Name, Title,
             $"{Format.Number(library.Load.PerSecond)}/s, p99 {Format.Ms(library.Load.P99Ms)}, SQLite file store",
             $"{Format.Number(bare.Load.PerSecond)}/s, p99 {Format.Ms(bare.Load.P99Ms)}, bare Kestrel endpoint reading the body",
@@ -81,6 +86,7 @@ public static class Receive
             [
                 $"client and servers in this process: the delivery engine, 32 workers, each delivery a new event id signed afresh ({sample.Length}-byte booking.scheduled sample)",
                 $"p50 {Format.Ms(library.Load.P50Ms)} library, {Format.Ms(bare.Load.P50Ms)} bare; non-2xx: {failures}",
+                $"with SqliteSynchronous.Full (survives a power loss): {Format.Number(full.Load.PerSecond)}/s, p50 {Format.Ms(full.Load.P50Ms)}, p99 {Format.Ms(full.Load.P99Ms)} ({Format.Number(full.Load.PerSecond / library.Load.PerSecond, "0.00")}× Normal)",
                 $"allocated per delivery (client included, same client both runs): {Format.Number(library.BytesPerRequest)} B library, {Format.Number(bare.BytesPerRequest)} B bare, so about {Format.Number(library.BytesPerRequest - bare.BytesPerRequest)} B by the library",
                 $"profile, one thread, mean per event over {ProfileEvents}: " + string.Join(", ", profile.Select(p => $"{p.Stage} {Format.Number(p.Microseconds, "0.0")} µs")),
             ]);
