@@ -18,6 +18,7 @@ public static class Program
         (Suite.Name, "`verify` against the reference receiver (full 72 h schedule, every event), wall time after build", Suite.RunAsync),
         (Replay.Name, "signed deliveries/s to the reference receiver at concurrency 32, vs wrk at 32 connections", Replay.RunAsync),
         (Receive.Name, "the library endpoint with a SQLite file store vs a bare Kestrel endpoint, 32 concurrent fresh-id deliveries, and a profile", Receive.RunAsync),
+        (ReceiveWrk.Name, "the reference receiver with a SQLite file store under wrk with fresh pre-signed ids, vs a hand-written HMAC + SQLite endpoint and bare Kestrel", ReceiveWrk.RunAsync),
         (Crash.Name, "kill -9 ×5 of the reference receiver on a SQLite file under 32 senders: acknowledged ids settled, missing, left claimed", Crash.RunAsync),
         (Strangers.Name, "the reference receiver's resident memory: 300 strangers holding 1 MiB−1 byte each, 10 s after, 1,000 announcing 1 MiB", Strangers.RunAsync),
         (Verify.Name, "ns and bytes per signature verification, vs raw HMACSHA256.HashData (BenchmarkDotNet)", Verify.RunAsync),

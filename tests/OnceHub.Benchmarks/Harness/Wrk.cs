@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace OnceHub.Benchmarks.Harness;
 
-public sealed record WrkResult(double RequestsPerSecond, long Requests, long Non2xx, string SocketErrors);
+public sealed record WrkResult(double RequestsPerSecond, long Requests, long Non2xx, string SocketErrors, double P99Ms);
 
 /// <summary>wrk, the reference HTTP load generator: found on PATH or installed from the Debian package.</summary>
 public static partial class Wrk
@@ -37,7 +37,7 @@ public static partial class Wrk
     public static async Task<WrkResult> RunAsync(string wrk, string script, Uri target, int connections, int seconds)
     {
         var result = await ChildProcess.RunAsync(wrk,
-            ["-t2", $"-c{connections}", $"-d{seconds}s", "-s", script, target.ToString()],
+            ["-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "-s", script, target.ToString()],
             Path.GetDirectoryName(script)!, TimeSpan.FromSeconds(seconds + 60));
         var rate = RateLine().Match(result.Stdout);
         var total = TotalLine().Match(result.Stdout);
@@ -48,12 +48,25 @@ public static partial class Wrk
 
         var non2xx = Non2xxLine().Match(result.Stdout);
         var errors = SocketErrorsLine().Match(result.Stdout);
+        var p99 = P99Line().Match(result.Stdout);
         return new WrkResult(
             double.Parse(rate.Groups[1].Value, CultureInfo.InvariantCulture),
             long.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture),
             non2xx.Success ? long.Parse(non2xx.Groups[1].Value, CultureInfo.InvariantCulture) : 0,
-            errors.Success ? errors.Groups[1].Value.Trim() : "none");
+            errors.Success ? errors.Groups[1].Value.Trim() : "none",
+            p99.Success ? Milliseconds(double.Parse(p99.Groups[1].Value, CultureInfo.InvariantCulture), p99.Groups[2].Value) : double.NaN);
     }
+
+    private static double Milliseconds(double value, string unit) => unit switch
+    {
+        "us" => value / 1000,
+        "s" => value * 1000,
+        "m" => value * 60_000,
+        _ => value,
+    };
+
+    [GeneratedRegex(@"^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$", RegexOptions.Multiline)]
+    private static partial Regex P99Line();
 
     [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
     private static partial Regex RateLine();
