@@ -295,7 +295,7 @@ public sealed class CliTests : IDisposable
     {
         var run = await RunAsync("--version");
         Assert.Equal(CliApp.Ok, run.Exit);
-        Assert.Equal(BuildVersion.Informational, run.Out.Trim());
+        Assert.Equal(BuildStamp.Informational, run.Out.Trim());
     }
 
     [Theory]

@@ -107,7 +107,7 @@ public sealed class ReceiverProgramTests : IDisposable
     {
         var version = await RunAsync("--version");
         Assert.Equal(0, version.Exit);
-        Assert.Equal(BuildVersion.Informational, version.Out.Trim());
+        Assert.Equal(BuildStamp.Informational, version.Out.Trim());
 
         var help = await RunAsync("--help");
         Assert.Equal(0, help.Exit);

@@ -27,7 +27,7 @@ public sealed class ProcessTests(PluginBuild build, ITestOutputHelper output)
         Assert.True(handshake.SupportsAutonamingConfiguration);
 
         var info = await session.Client.GetPluginInfoAsync(new Empty());
-        Assert.Equal(BuildVersion.SemVer, info.Version);
+        Assert.Equal(BuildStamp.SemVer, info.Version);
         Assert.Equal("", plugin.StdoutAfterPort);
     }
 

@@ -40,7 +40,7 @@ public sealed class PluginBuild
 
     private bool IsFresh()
     {
-        if (!File.Exists(BinaryPath) || !File.Exists(VersionStamp) || File.ReadAllText(VersionStamp).Trim() != BuildVersion.SemVer)
+        if (!File.Exists(BinaryPath) || !File.Exists(VersionStamp) || File.ReadAllText(VersionStamp).Trim() != BuildStamp.SemVer)
         {
             return false;
         }
@@ -81,7 +81,7 @@ public sealed class PluginBuild
         // A publish that changed nothing keeps the old timestamp; mark it built from the sources as
         // they were when it started, so a source saved during the publish still counts as newer.
         File.SetLastWriteTimeUtc(BinaryPath, started);
-        File.WriteAllText(VersionStamp, BuildVersion.SemVer + "\n");
+        File.WriteAllText(VersionStamp, BuildStamp.SemVer + "\n");
     }
 
     private static bool MissingNativeToolchain(string log) =>
