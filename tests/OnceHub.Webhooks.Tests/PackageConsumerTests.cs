@@ -29,7 +29,7 @@ public sealed class PackedLibrary : IDisposable
         var project = Path.Combine(Repository.Root, "contracts", "OnceHub.Webhooks", "OnceHub.Webhooks.csproj");
         // Optimised as a release build, under a configuration of its own: the provider tests publish the plugin
         // in Release at the same time, and both would otherwise build the event catalog into the same folders.
-        DotnetCommand.Run(Repository.Root, null, "pack", project, "-c", "PackageTest", "-p:Optimize=true", "-o", Feed, "-p:Version=" + Version);
+        DotnetCommand.Run(Repository.Root, null, "pack", project, "-c", "PackageTest", "-p:Optimize=true", "-o", Feed, "-p:MinVerVersionOverride=" + Version);
         Package = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.nupkg");
         Symbols = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.snupkg");
     }
