@@ -95,6 +95,12 @@ public sealed partial class ReleaseArchiveTests(PluginBuild build, ITestOutputHe
             Assert.True(entries[binary].Mode.HasFlag(UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute),
                 $"{binary} in {name} is not executable");
             Assert.Equal(target, ExecutableFormat(entries[binary].Head));
+            if (target.StartsWith("darwin", StringComparison.Ordinal))
+            {
+                // macOS runs no arm64 code without a signature; the SDK signs the apphost ad hoc
+                Assert.True(HasCodeSignature(entries[binary].Head), $"{binary} in {name} carries no code signature");
+            }
+
             output.WriteLine($"{name}: {target}, {entries[binary].Length / 1024 / 1024} MiB");
         }
     }
@@ -138,6 +144,25 @@ public sealed partial class ReleaseArchiveTests(PluginBuild build, ITestOutputHe
         return "unknown format";
     }
 
+    /// <summary>Whether a 64-bit Mach-O file's load commands include LC_CODE_SIGNATURE.</summary>
+    internal static bool HasCodeSignature(byte[] head)
+    {
+        const uint CodeSignature = 0x1D;
+        var commands = BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(16));
+        var offset = 32;
+        for (var i = 0; i < commands && offset + 8 <= head.Length; i++)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(offset)) == CodeSignature)
+            {
+                return true;
+            }
+
+            offset += (int)BinaryPrimitives.ReadUInt32LittleEndian(head.AsSpan(offset + 4));
+        }
+
+        return false;
+    }
+
     private static Dictionary<string, (UnixFileMode Mode, long Length, byte[] Head)> ReadArchive(string archive)
     {
         var entries = new Dictionary<string, (UnixFileMode, long, byte[])>();
@@ -146,7 +171,7 @@ public sealed partial class ReleaseArchiveTests(PluginBuild build, ITestOutputHe
         while (tar.GetNextEntry() is { } entry)
         {
             Assert.Equal(TarEntryType.RegularFile, entry.EntryType);
-            var head = new byte[4096];
+            var head = new byte[64 * 1024]; // the headers and every Mach-O load command
             var read = entry.DataStream?.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) ?? 0;
             entries.Add(entry.Name, (entry.Mode, entry.Length, head[..read]));
         }
