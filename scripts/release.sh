@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# one version for every build below, even if a commit lands while they run
+MinVerVersionOverride=$(scripts/version.sh)
+export MinVerVersionOverride
 rm -rf artifacts/release
 scripts/plugin-archive.sh linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
 dotnet pack contracts/OnceHub.Contracts.Cli -c Release -o artifacts/release -nologo
