@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnceHub.Contracts.Cli.Commands;
+using OnceHub.Contracts.Receiver;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli;
@@ -49,6 +50,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         {
             root.Subcommands.Add(command);
         }
+        VersionAction.Use(root, typeof(CliApp).Assembly);
         return root;
     }
 

@@ -76,6 +76,7 @@ public static class ReceiverProgram
         {
             port, secret, serveDb, account,
         };
+        VersionAction.Use(root, typeof(ReceiverProgram).Assembly);
         root.SetAction(async (parse, ct) =>
         {
             var secrets = parse.GetValue(secret)?.ToList() ?? [];

@@ -1,3 +1,5 @@
+using System.Reflection;
+
 namespace OnceHub.Api.Tests;
 
 /// <summary>The emulator as a process: its one output line, and its exit code for bad flags.</summary>
@@ -34,7 +36,9 @@ public sealed class EmulatorProcessTests
     [Fact]
     public async Task Help_and_version_exit_0_on_stdout()
     {
-        foreach (var (flag, expected) in new[] { ("--help", "--rate-limit"), ("--version", "0.") })
+        // the build's version and commit, as stamped on this test assembly by the same build
+        var version = typeof(EmulatorProcessTests).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        foreach (var (flag, expected) in new[] { ("--help", "--rate-limit"), ("--version", version + "\n") })
         {
             using var process = EmulatorProcess.Start([flag]);
             var stdout = await process.StandardOutput.ReadToEndAsync();

@@ -9,6 +9,7 @@ using OnceHub.Contracts.Cli;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 
 namespace OnceHub.Contracts.Tests;
 
@@ -290,11 +291,11 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Version_prints_the_version_and_exits_0()
+    public async Task Version_prints_the_builds_version_and_commit_and_exits_0()
     {
         var run = await RunAsync("--version");
         Assert.Equal(CliApp.Ok, run.Exit);
-        Assert.Matches(@"^\d+\.\d+\.\d+", run.Out.Trim());
+        Assert.Equal(BuildStamp.Informational, run.Out.Trim());
     }
 
     [Theory]

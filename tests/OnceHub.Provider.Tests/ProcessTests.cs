@@ -1,4 +1,3 @@
-using System.Xml.Linq;
 using Google.Protobuf.WellKnownTypes;
 using OnceHub.Emulator;
 using OnceHub.Provider.Tests.Harness;
@@ -28,8 +27,7 @@ public sealed class ProcessTests(PluginBuild build, ITestOutputHelper output)
         Assert.True(handshake.SupportsAutonamingConfiguration);
 
         var info = await session.Client.GetPluginInfoAsync(new Empty());
-        var props = XDocument.Load(Path.Combine(build.RepoRoot, "Directory.Build.props"));
-        Assert.Equal(props.Descendants("Version").Single().Value, info.Version);
+        Assert.Equal(BuildStamp.SemVer, info.Version);
         Assert.Equal("", plugin.StdoutAfterPort);
     }
 

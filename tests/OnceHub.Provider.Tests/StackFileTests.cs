@@ -1,13 +1,14 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Google.Protobuf.WellKnownTypes;
+using OnceHub.Provider.Protocol;
 using OnceHub.Provider.Tests.Harness;
 using OnceHub.TestSupport;
 using Pulumirpc;
 
 namespace OnceHub.Provider.Tests;
 
-/// <summary>Pulumi.yaml and Pulumi.dev.yaml against Pulumi's project schema and the provider's own schema.</summary>
+/// <summary>Pulumi.yaml and the stack files against Pulumi's project schema and the provider's own schema.</summary>
 [Collection(PluginCollection.Name)]
 public sealed partial class StackFileTests(PluginBuild build)
 {
@@ -31,6 +32,27 @@ public sealed partial class StackFileTests(PluginBuild build)
 
         Assert.Equal(Project, (string?)ProjectFile["name"]);
         Assert.Equal("yaml", (string?)ProjectFile["runtime"]);
+    }
+
+    [Fact]
+    public async Task The_packages_block_Pulumi_yaml_shows_for_a_consuming_project_is_valid_and_names_this_release()
+    {
+        // The commented block after the marker line, uncommented, is what a project using a released plugin writes.
+        var lines = File.ReadAllLines(Path.Combine(build.RepoRoot, "Pulumi.yaml"));
+        var start = Array.FindIndex(lines, l => l.StartsWith("# packages:", StringComparison.Ordinal));
+        Assert.True(start >= 0, "Pulumi.yaml shows no '# packages:' block for a consuming project");
+        var block = string.Join("\n", lines.Skip(start).TakeWhile(l => l.StartsWith("# ", StringComparison.Ordinal)).Select(l => l[2..]));
+        var consuming = ProjectFile.DeepClone();
+        consuming.AsObject().Remove("plugins");
+        consuming["packages"] = Yaml.Parse(block)!["packages"]!.DeepClone();
+
+        var schema = await SchemaValidation.LoadAsync("project.schema.json");
+        var errors = schema.Validate(consuming.ToJsonString());
+        Assert.True(errors.Count == 0, SchemaValidation.Describe(errors));
+        var package = consuming["packages"]!["oncehub"]!;
+        Assert.Equal("oncehub", (string?)package["source"]);
+        Assert.Matches(@"^\d+\.\d+\.\d+$", (string?)package["version"]);
+        Assert.StartsWith("github://api.github.com/", (string?)package["pluginDownloadURL"], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,16 +148,19 @@ public sealed partial class StackFileTests(PluginBuild build)
     }
 
     /// <summary>
-    /// A stack file has no <c>name</c>, which project.schema.json requires; so its keys are checked
-    /// against what they configure: the project's declared config and the provider's config schema.
+    /// Each stack file against what it configures: the project's declared config and the provider's config
+    /// schema; then the provider accepts its config and the webhooks Pulumi.yaml declares, with its values.
     /// </summary>
-    [Fact]
-    public async Task Pulumi_dev_yaml_sets_only_declared_config_with_values_the_provider_accepts()
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("staging")]
+    [InlineData("production")]
+    public async Task A_stack_file_sets_only_declared_config_with_values_the_provider_accepts(string stack)
     {
         var schema = await Schema();
-        Assert.Equal("passphrase", (string?)DevStack["secretsprovider"]);
+        var file = Yaml.Load(Path.Combine(build.RepoRoot, $"Pulumi.{stack}.yaml"))!;
         var declared = ProjectFile["config"]!.AsObject();
-        var config = DevStack["config"]!.AsObject();
+        var config = file["config"]!.AsObject();
         var providerConfig = new Struct();
         foreach (var (key, value) in config)
         {
@@ -153,26 +178,44 @@ public sealed partial class StackFileTests(PluginBuild build)
             {
                 Assert.Equal(Project, ns);
                 Assert.True(declared[name] is not null, $"{key} is not declared in Pulumi.yaml's config");
-                Assert.Equal("string", (string)declared[name]!["type"]!);
+                var kind = value!.GetValueKind() == System.Text.Json.JsonValueKind.Array ? "array" : "string";
+                Assert.Equal((string)declared[name]!["type"]!, kind);
             }
         }
 
-        // The dev stack needs no API key: its account is a file: folder.
+        // No stack file holds an API key: the dev account is a file: folder, and CI hands the others theirs
+        // through the provider's environment variable.
         Assert.DoesNotContain("oncehub:apiKey", config.Select(c => c.Key));
+        var remote = stack != "dev";
+        if (remote)
+        {
+            Assert.StartsWith("https://", (string?)config["oncehub:apiUrl"], StringComparison.Ordinal);
+            Assert.Equal("deployed", (string?)config[$"{Project}:contractGate"]);
+            // the file says how CI sets the key, and how a person does
+            var text = File.ReadAllText(Path.Combine(build.RepoRoot, $"Pulumi.{stack}.yaml"));
+            Assert.Contains(ProviderConfig.ApiKeyEnvironmentVariable, text, StringComparison.Ordinal);
+            Assert.Contains($"pulumi config set --secret oncehub:apiKey -s {stack}", text, StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal("passphrase", (string?)file["secretsprovider"]);
+        }
 
-        await using var session = await ProviderSession.StartAsync(workingDirectory: Directory.CreateTempSubdirectory("oncehub-dev-").FullName);
+        var environment = remote ? new Dictionary<string, string> { [ProviderConfig.ApiKeyEnvironmentVariable] = "stack-file-test-key" } : null;
+        await using var session = await ProviderSession.StartAsync(Directory.CreateTempSubdirectory($"oncehub-{stack}-").FullName, environment);
         var checkedConfig = await session.Client.CheckConfigAsync(new CheckRequest { News = providerConfig });
         Assert.Empty(checkedConfig.Failures);
         await session.Client.ConfigureAsync(new ConfigureRequest { Args = providerConfig });
 
-        // The webhooks Pulumi.yaml declares pass Check with the dev stack's values.
+        // The webhooks Pulumi.yaml declares pass Check with the stack's values (the project's defaults where it sets none).
         var receiver = (string)config[$"{Project}:receiverUrl"]!;
         foreach (var (name, resource) in ProjectFile["resources"]!.AsObject().Where(r => (string?)r.Value!["type"] == "oncehub:index:Webhook"))
         {
             var url = ((string)resource!["properties"]!["url"]!).Replace("${receiverUrl}", receiver, StringComparison.Ordinal);
             var eventsFrom = (string)resource["properties"]!["events"]!;
             Assert.Matches(@"^\$\{\w+\}$", eventsFrom);
-            var events = declared[eventsFrom[2..^1]]!["default"]!.AsArray().Select(e => (string)e!).ToArray();
+            var key = eventsFrom[2..^1];
+            var events = (config[$"{Project}:{key}"] ?? declared[key]!["default"])!.AsArray().Select(e => (string)e!).ToArray();
             var check = await session.CheckAsync(name, Props.Webhook(null, url, events));
             Assert.Empty(check.Failures);
         }

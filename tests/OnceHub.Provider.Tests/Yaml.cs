@@ -8,10 +8,12 @@ namespace OnceHub.Provider.Tests;
 /// <summary>Reads a YAML file as JSON nodes, typing plain scalars the way YAML 1.2's core schema does.</summary>
 public static class Yaml
 {
-    public static JsonNode? Load(string path)
+    public static JsonNode? Load(string path) => Parse(File.ReadAllText(path));
+
+    public static JsonNode? Parse(string text)
     {
         var stream = new YamlStream();
-        using (var reader = new StringReader(File.ReadAllText(path)))
+        using (var reader = new StringReader(text))
         {
             stream.Load(reader);
         }

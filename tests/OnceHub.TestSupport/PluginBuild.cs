@@ -4,7 +4,8 @@ namespace OnceHub.TestSupport;
 
 /// <summary>
 /// Publishes the plugin once per test run, with the README's command, to the folder Pulumi.yaml loads
-/// it from; skipped when the binary is newer than every source file it is built from.
+/// it from; skipped when the binary is newer than every source file it is built from and carries this
+/// build's version (scripts/plugin-archive.sh publishes the linux-amd64 plugin the same way).
 /// </summary>
 public sealed class PluginBuild
 {
@@ -21,6 +22,7 @@ public sealed class PluginBuild
         RepoRoot = Repository.Root;
         PluginFolder = Path.Combine(RepoRoot, "artifacts", "plugin");
         BinaryPath = Path.Combine(PluginFolder, OperatingSystem.IsWindows() ? BinaryName + ".exe" : BinaryName);
+        VersionStamp = Path.Combine(RepoRoot, "artifacts", "plugin.version");
         if (!IsFresh())
         {
             Publish();
@@ -33,9 +35,12 @@ public sealed class PluginBuild
 
     public string BinaryPath { get; }
 
+    /// <summary>The version the plugin in <see cref="PluginFolder"/> was published with (a commit changes it, not the sources).</summary>
+    public string VersionStamp { get; }
+
     private bool IsFresh()
     {
-        if (!File.Exists(BinaryPath))
+        if (!File.Exists(BinaryPath) || !File.Exists(VersionStamp) || File.ReadAllText(VersionStamp).Trim() != BuildStamp.SemVer)
         {
             return false;
         }
@@ -76,6 +81,7 @@ public sealed class PluginBuild
         // A publish that changed nothing keeps the old timestamp; mark it built from the sources as
         // they were when it started, so a source saved during the publish still counts as newer.
         File.SetLastWriteTimeUtc(BinaryPath, started);
+        File.WriteAllText(VersionStamp, BuildStamp.SemVer + "\n");
     }
 
     private static bool MissingNativeToolchain(string log) =>

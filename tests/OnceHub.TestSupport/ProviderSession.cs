@@ -27,7 +27,7 @@ public sealed class ProviderSession : IAsyncDisposable
 
     public ResourceProvider.ResourceProviderClient Client { get; }
 
-    /// <summary>The published plugin, for a session started with <see cref="StartProcessAsync"/>; else null.</summary>
+    /// <summary>The published plugin, for a session started with one of the StartProcessAsync methods; else null.</summary>
     public PluginProcess? Plugin => _provider as PluginProcess;
 
     /// <summary>What the provider logged at the highest verbosity: its stderr, or its log lines in process.</summary>
@@ -47,6 +47,15 @@ public sealed class ProviderSession : IAsyncDisposable
         StartAsync(async engine =>
         {
             var plugin = await PluginProcess.StartAsync(build, engine.Address, workingDirectory: workingDirectory, environment: environment);
+            return (plugin.Client, plugin, () => plugin.Stderr);
+        });
+
+    /// <summary>A plugin executable (one unpacked from a release archive, say) started as the engine starts it.</summary>
+    public static Task<ProviderSession> StartProcessAsync(
+        string binary, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(async engine =>
+        {
+            var plugin = await PluginProcess.StartAsync(binary, engine.Address, null, workingDirectory, environment);
             return (plugin.Client, plugin, () => plugin.Stderr);
         });
 

@@ -29,7 +29,7 @@ public sealed class PackedLibrary : IDisposable
         var project = Path.Combine(Repository.Root, "contracts", "OnceHub.Webhooks", "OnceHub.Webhooks.csproj");
         // Optimised as a release build, under a configuration of its own: the provider tests publish the plugin
         // in Release at the same time, and both would otherwise build the event catalog into the same folders.
-        Dotnet.Run(Repository.Root, null, "pack", project, "-c", "PackageTest", "-p:Optimize=true", "-o", Feed, "-p:Version=" + Version);
+        DotnetCommand.Run(Repository.Root, null, "pack", project, "-c", "PackageTest", "-p:Optimize=true", "-o", Feed, "-p:MinVerVersionOverride=" + Version);
         Package = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.nupkg");
         Symbols = Path.Combine(Feed, $"OnceHub.Webhooks.{Version}.snupkg");
     }
@@ -112,7 +112,7 @@ public sealed class PackageConsumerTests(PackedLibrary packed)
         var machinePackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = privatePackages };
-        Dotnet.Run(app, environment, "build", "Consumer.csproj", "-c", "Release", "-p:OnceHubWebhooksVersion=" + packed.Version,
+        DotnetCommand.Run(app, environment, "build", "Consumer.csproj", "-c", "Release", "-p:OnceHubWebhooksVersion=" + packed.Version,
             "-p:RestoreAdditionalProjectSources=" + machinePackages);
         Assert.True(Directory.Exists(Path.Combine(privatePackages, "oncehub.webhooks", packed.Version)),
             "the package was not restored into the private packages folder");
@@ -135,33 +135,6 @@ public sealed class PackageConsumerTests(PackedLibrary packed)
         // every specific event type reached a handler at least once (the suite also sends duplicates)
         Assert.True(int.Parse(await http.GetStringAsync("/handled"), System.Globalization.CultureInfo.InvariantCulture) >= 12);
         Assert.True(File.Exists(Path.Combine(packed.Work, "consumer.db")), "the default store is a SQLite file");
-    }
-}
-
-internal static class Dotnet
-{
-    public static void Run(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', args)} did not finish in 5 minutes");
-        }
-        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', args)} exited {process.ExitCode}:\n{output.Result}\n{error.Result}");
     }
 }
 

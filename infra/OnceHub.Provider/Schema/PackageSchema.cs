@@ -16,6 +16,11 @@ public static class PackageSchema
     /// <summary>The plugin's semver: the assembly's informational version without build metadata.</summary>
     public static string Version { get; } = ReadVersion();
 
+    /// <summary>Where the engine downloads this plugin's release archives from: the build's PluginDownloadUrl property.</summary>
+    public static string PluginDownloadUrl { get; } =
+        typeof(PackageSchema).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().SingleOrDefault(a => a.Key == "PluginDownloadUrl")?.Value
+        ?? throw new InvalidOperationException("the build stamped no PluginDownloadUrl");
+
     private const string DuplicateEvents =
         "Duplicate events are dropped, keeping the first occurrence of each, as OnceHub does. Order does not matter: reordering the same events is not a change.";
 
@@ -49,6 +54,7 @@ public static class PackageSchema
             w.WriteStringValue("category/utility");
             w.WriteEndArray();
             w.WriteString("license", "Apache-2.0");
+            w.WriteString("pluginDownloadURL", PluginDownloadUrl);
 
             w.WriteStartObject("config");
             w.WriteStartObject("variables");

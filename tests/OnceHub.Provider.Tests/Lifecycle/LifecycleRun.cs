@@ -66,12 +66,17 @@ public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper outp
 
     public string? AccountFolder => _accountFolder;
 
-    public static async Task<LifecycleRun> StartAsync(AccountKind account, ITestOutputHelper output)
+    /// <param name="account">The account the case runs against.</param>
+    /// <param name="output">The test's output.</param>
+    /// <param name="start">Starts the provider in a working directory (null: any); by default hosted in this process.</param>
+    public static async Task<LifecycleRun> StartAsync(
+        AccountKind account, ITestOutputHelper output, Func<string?, Task<ProviderSession>>? start = null)
     {
+        start ??= workingDirectory => ProviderSession.StartAsync(workingDirectory);
         if (account == AccountKind.Emulator)
         {
             var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = ApiKey });
-            var session = await ProviderSession.StartAsync();
+            var session = await start(null);
             var run = new LifecycleRun(session, output) { _emulator = emulator };
             run.Sensitive.Add(ApiKey);
             await session.ConfigureAsync(emulator.BaseUrl.ToString(), ApiKey);
@@ -79,7 +84,7 @@ public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper outp
         }
 
         var project = Directory.CreateTempSubdirectory("oncehub-project-").FullName;
-        var local = await ProviderSession.StartAsync(workingDirectory: project);
+        var local = await start(project);
         await local.ConfigureAsync(RelativeAccount);
         return new LifecycleRun(local, output) { _accountFolder = Path.Combine(project, ".oncehub", "dev-account") };
     }
