@@ -55,6 +55,8 @@ public sealed class DeliveryStore : IDisposable
     // How long a fan-out's view of the disabled webhooks may be reused: a webhook disabled by another process
     // is seen within this; one this store disabled or enabled is seen at once.
     private static readonly long DisabledCacheTicks = System.Diagnostics.Stopwatch.Frequency / 10;
+    // How long any statement waits for another process's lock before it fails.
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
 
     private readonly SqliteConnection _connection;
     // One connection per store, one statement at a time: SQLite serialises writers anyway.
@@ -783,6 +785,12 @@ public sealed class DeliveryStore : IDisposable
         {
             throw new LocalDeliveryException($"The delivery store '{Path}' was written by a newer version (schema {current}); this one reads {SchemaVersion}.");
         }
+        if (current == SchemaVersion)
+        {
+            // Already migrated (and in WAL mode): a read only, so processes opening the account together never queue
+            // behind each other's schema writes.
+            return;
+        }
         // WAL: readers (deliveries, webhooks list) never block the deliverer; NORMAL sync keeps every committed
         // transaction across a killed process (only a power loss could take the last ones).
         // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
@@ -868,11 +876,16 @@ public sealed class DeliveryStore : IDisposable
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 30,
+            DefaultTimeout = (int)LockWait.TotalSeconds,
         }.ToString());
         try
         {
             connection.Open();
+            // SQLite's own busy handler, so statements stepped outside Microsoft.Data.Sqlite (RawStatement) wait for a
+            // lock as its commands do, instead of failing with 'database is locked'.
+            using var wait = connection.CreateCommand();
+            wait.CommandText = $"PRAGMA busy_timeout = {(int)LockWait.TotalMilliseconds}";
+            wait.ExecuteNonQuery();
             return connection;
         }
         catch
