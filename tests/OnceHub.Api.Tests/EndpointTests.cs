@@ -62,7 +62,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => client.ListAsync());
         Assert.Equal(401, ex.StatusCode);
         Assert.Equal(ApiErrorTypes.Authentication, ex.Type);
-        Assert.Equal("Invalid API key.", ex.Message);
+        Assert.Equal("Invalid API key.", ex.Error.Message);
         Secrets.AssertAbsent(ex, wrongKey, Harness.ApiKey);
         Assert.All(h.Log, line => Secrets.AssertAbsent(line, wrongKey, Harness.ApiKey));
     }
@@ -106,8 +106,18 @@ public sealed class EndpointTests(ITestOutputHelper output)
             () => h.Client.CreateAsync(Sample with { Url = "https://other.example.com/h" }));
         Assert.Equal(409, ex.StatusCode);
         Assert.Equal("name", ex.Param);
-        Assert.Equal("A webhook subscription with this name already exists: 'CRM sync'", ex.Message);
+        Assert.Equal("A webhook subscription with this name already exists: 'CRM sync'", ex.Error.Message);
         Assert.Equal(1, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task An_error_carries_the_Request_Id_of_its_answer_for_OnceHub_support()
+    {
+        await using var h = await Harness.StartAsync(output);
+        await h.Client.CreateAsync(Sample);
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => h.Client.CreateAsync(Sample));
+        Assert.Matches("^req_[0-9a-f]{16}$", ex.RequestId);
+        Assert.Equal($"A webhook subscription with this name already exists: 'CRM sync' (Request-Id: {ex.RequestId})", ex.Message);
     }
 
     [Fact]
