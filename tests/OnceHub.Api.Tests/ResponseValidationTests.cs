@@ -195,4 +195,20 @@ public sealed class ResponseValidationTests
             Assert.Equal(expected is null ? "down" : $"down (Request-Id: {expected})", ex.Message);
         }
     }
+
+    [Fact]
+    public async Task A_deleted_webhook_answered_in_redacted_mode_reads_as_gone()
+    {
+        var (app, client) = await Stub(200, "{\"id\":\"WHK-1\",\"object\":\"webhook\",\"deleted\":true}");
+        await using (app)
+        using (client)
+        {
+            Assert.Null(await client.GetAsync("WHK-1"));
+            Assert.True(await client.DeleteAsync("WHK-1"));
+
+            // Another id's redaction is no answer about this one.
+            var other = await Assert.ThrowsAsync<OnceHubApiException>(() => client.GetAsync("WHK-2"));
+            Assert.Contains("malformed", other.Message);
+        }
+    }
 }

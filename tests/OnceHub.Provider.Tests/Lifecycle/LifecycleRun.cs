@@ -17,8 +17,11 @@ public enum AccountKind
     RelativeFileAccount,
 }
 
-/// <summary>One case of the table: a name, an account and the steps the engine takes, each asserting its outcome.</summary>
-public sealed record LifecycleCase(string Name, AccountKind Account, IReadOnlyList<Step> Steps)
+/// <summary>
+/// One case of the table: a name, an account and the steps the engine takes, each asserting its outcome, and
+/// for a case against the emulator in one of its modes, the emulator's options.
+/// </summary>
+public sealed record LifecycleCase(string Name, AccountKind Account, IReadOnlyList<Step> Steps, EmulatorOptions? Emulator = null)
 {
     public override string ToString() => Name;
 }
@@ -66,11 +69,11 @@ public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper outp
 
     public string? AccountFolder => _accountFolder;
 
-    public static async Task<LifecycleRun> StartAsync(AccountKind account, ITestOutputHelper output)
+    public static async Task<LifecycleRun> StartAsync(AccountKind account, ITestOutputHelper output, EmulatorOptions? emulatorOptions = null)
     {
         if (account == AccountKind.Emulator)
         {
-            var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = ApiKey });
+            var emulator = await EmulatorServer.StartAsync((emulatorOptions ?? new EmulatorOptions()) with { ApiKey = ApiKey });
             var session = await ProviderSession.StartAsync();
             var run = new LifecycleRun(session, output) { _emulator = emulator };
             run.Sensitive.Add(ApiKey);

@@ -242,6 +242,35 @@ public sealed record Import : Step
     }
 }
 
+/// <summary>Import from an account whose reads return the signing secret: it becomes the secret output.</summary>
+public sealed record ImportGetsTheSecret : Step
+{
+    public override async Task RunAsync(LifecycleRun run)
+    {
+        var created = run.Created!;
+        var imported = await run.Client.ReadAsync(new ReadRequest
+        {
+            Id = created.Id,
+            Urn = ProviderSession.Urn("adopted"),
+            Type = ProviderSession.WebhookType,
+        });
+        Assert.Equal(created.Id, imported.Id);
+        Assert.True(Props.IsSecret(imported.Properties.Fields["secret"]));
+        Assert.Equal(Props.Str(created.Properties, "secret"), Props.Str(imported.Properties, "secret"));
+    }
+}
+
+/// <summary>Delete of a webhook deleted before: success, the account unchanged.</summary>
+public sealed record DeleteAgainSucceeds : Step
+{
+    public override async Task RunAsync(LifecycleRun run)
+    {
+        var before = run.WebhookCount;
+        await run.Client.DeleteAsync(new DeleteRequest { Id = run.Created!.Id, Urn = run.Urn, Type = ProviderSession.WebhookType });
+        Assert.Equal(before, run.WebhookCount);
+    }
+}
+
 /// <summary>Diff of the last state (refreshed, else created) against the last checked inputs.</summary>
 /// <param name="Replaces">Empty for no change.</param>
 /// <param name="DeleteFirst">Whether the old webhook must go before the new one is created.</param>
