@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
 using OnceHub.Account;
+using OnceHub.Events;
 
 namespace OnceHub.Emulator;
 
@@ -319,6 +320,15 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var created = _store.Create(name, url, events);
+        if (created.Value is { } webhook)
+        {
+            // Accepted, as OnceHub's older documents name these events, but said on stderr: they may never fire.
+            foreach (var unlisted in EventCatalog.NotInCurrentReference(webhook.Events))
+            {
+                _app.Logger.LogWarning("Webhook {Id}: {Note}", webhook.Id, EventCatalog.NotInCurrentReferenceNote(unlisted));
+            }
+        }
+
         if (created.IsSuccess && Faults.TryTakeDrop())
         {
             // Committed above; the client sees a reset connection and never learns the outcome.
