@@ -16,8 +16,8 @@ public static class EmulatorRules
     /// <summary>Bound on a request body: a create with every catalog event repeated fits many times over.</summary>
     public const long MaxRequestBodyBytes = 64 * 1024;
 
-    /// <summary>The bound the create's url breaks, or null; the name is not bounded here.</summary>
-    public static ApiError? CheckCreate(string? name, string? url) => Check("url", url, MaxUrlLength);
+    /// <summary>The bound the create's url breaks, or null.</summary>
+    public static ApiError? CheckUrl(string? url) => Check("url", url, MaxUrlLength);
 
     private static ApiError? Check(string field, string? value, int maxLength)
     {

@@ -292,7 +292,11 @@ public sealed class EmulatorServer : IAsyncDisposable
             return IsRedacted(id) ? Redacted(ctx, id) : WriteError(ctx, error);
         }
 
-        _deleted[id] = true;
+        if (_redactDeleted)
+        {
+            _deleted[id] = true;
+        }
+
         return ctx.Response.WriteAsJsonAsync(new DeletedJson { Id = deleted.Value!.Id, Deleted = true }, OnceHubJsonContext.Writer.DeletedJson);
     }
 
@@ -313,7 +317,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var (name, url, events) = parsed.Value;
-        if (EmulatorRules.CheckCreate(name, url) is { } bound)
+        if (EmulatorRules.CheckUrl(url) is { } bound)
         {
             await WriteError(ctx, bound);
             return;

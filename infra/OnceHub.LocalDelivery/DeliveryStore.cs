@@ -104,6 +104,9 @@ public sealed class DeliveryStore : IDisposable
             CreateOwnerOnly(Path);
             _connection = Open(Path);
             Migrate();
+            // Per connection, unlike the journal mode: NORMAL sync keeps every committed transaction across a killed
+            // process (only a power loss could take the last ones).
+            ExecuteOnce(null, "PRAGMA synchronous = NORMAL");
             ExecuteOnce(null, "PRAGMA wal_autocheckpoint = 0");
             _insertEvent = new RawStatement(_connection, "INSERT OR IGNORE INTO events (id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)");
             _insertFanOut = new RawStatement(_connection,
@@ -791,15 +794,13 @@ public sealed class DeliveryStore : IDisposable
             // behind each other's schema writes.
             return;
         }
-        // WAL: readers (deliveries, webhooks list) never block the deliverer; NORMAL sync keeps every committed
-        // transaction across a killed process (only a power loss could take the last ones).
+        // WAL (kept in the file): readers (deliveries, webhooks list) never block the deliverer.
         // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
         // pending deliveries reads it); schema 1 indexed every delivery by webhook and status, so each status
         // change rewrote a page of it per webhook. Schema 3: fan-outs (see the remarks on the class). Schema 4: a fan-out's
         // accepted attempt 1 logged on its delivery row.
         ExecuteOnce(null, $"""
             PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = NORMAL;
             CREATE TABLE IF NOT EXISTS events (
                 id         TEXT PRIMARY KEY,
                 type       TEXT NOT NULL,
@@ -881,11 +882,6 @@ public sealed class DeliveryStore : IDisposable
         try
         {
             connection.Open();
-            // SQLite's own busy handler, so statements stepped outside Microsoft.Data.Sqlite (RawStatement) wait for a
-            // lock as its commands do, instead of failing with 'database is locked'.
-            using var wait = connection.CreateCommand();
-            wait.CommandText = $"PRAGMA busy_timeout = {(int)LockWait.TotalMilliseconds}";
-            wait.ExecuteNonQuery();
             return connection;
         }
         catch

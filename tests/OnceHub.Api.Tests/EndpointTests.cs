@@ -309,6 +309,19 @@ public sealed class EndpointTests(ITestOutputHelper output)
         Assert.Equal(0, h.Server.WebhookCount);
     }
 
+    [Fact]
+    public async Task Names_are_left_to_OnceHubs_documented_rule_as_the_provider_leaves_them()
+    {
+        await using var h = await Harness.StartAsync(output);
+        foreach (var name in new[] { new string('n', 300), "tab\tand\nline" })
+        {
+            Assert.True(WebhookRules.CheckCreate(name, Sample.Url, Sample.Events, allowInsecureUrls: false).IsSuccess);
+            Assert.Equal(name, (await h.Client.CreateAsync(Sample with { Name = name })).Name);
+        }
+
+        Assert.Equal(2, h.Server.WebhookCount);
+    }
+
     [Theory]
     [InlineData("name")]
     [InlineData("events")]
