@@ -12,7 +12,14 @@ public enum EventFamily
 /// <param name="Family">Family, which fixes the shape of <c>data</c>.</param>
 /// <param name="Description">When OnceHub sends it.</param>
 /// <param name="DataStatus">The <c>data.status</c> the event implies for the object it carries.</param>
-public sealed record EventType(string Name, EventFamily Family, string Description, string DataStatus);
+public sealed record EventType(string Name, EventFamily Family, string Description, string DataStatus)
+{
+    /// <summary>
+    /// False for an event only older OnceHub documents name: it is accepted, but OnceHub's current API reference
+    /// does not list it, so a subscription to it may never fire.
+    /// </summary>
+    public bool InCurrentReference { get; init; } = true;
+}
 
 /// <summary>
 /// OnceHub's webhook event catalog. Every rule about event names (API validation, provider checks,
@@ -39,8 +46,9 @@ public static class EventCatalog
             "The booking's end time has passed.", "completed"),
         new("booking.no_show", EventFamily.Booking,
             "A user marks a completed booking as a no-show.", "no_show"),
+        // Named in one of OnceHub's guides only; the API reference's webhooks do not list it.
         new("conversation.reached_out", EventFamily.Conversation,
-            "A chatbot reaches out to a website visitor.", "started"),
+            "A chatbot reaches out to a website visitor.", "started") { InCurrentReference = false },
         new("conversation.started", EventFamily.Conversation,
             "A website visitor starts interacting with a chatbot or live engagement.", "started"),
         new("conversation.closed", EventFamily.Conversation,
@@ -79,6 +87,17 @@ public static class EventCatalog
     public static bool IsDeliverable(string name) => ByName.ContainsKey(name);
 
     public static bool TryGet(string name, out EventType eventType) => ByName.TryGetValue(name, out eventType!);
+
+    /// <summary>
+    /// The specific events named in <paramref name="names"/> that OnceHub's current API reference does not list, each
+    /// once; composites are not looked into (they stand for whatever their family holds on OnceHub).
+    /// </summary>
+    public static IReadOnlyList<EventType> NotInCurrentReference(IEnumerable<string> names) =>
+        [.. names.Distinct(StringComparer.Ordinal).Select(n => ByName.GetValueOrDefault(n)).OfType<EventType>().Where(e => !e.InCurrentReference)];
+
+    /// <summary>The same words for one such event on every surface that warns about it.</summary>
+    public static string NotInCurrentReferenceNote(EventType eventType) =>
+        $"'{eventType.Name}' is not listed in OnceHub's current API reference; it is accepted, but OnceHub may never send it";
 
     /// <summary>The specific events a subscription receives; composites expand to their family.</summary>
     public static IReadOnlyList<EventType> Expand(IEnumerable<string> subscribed)

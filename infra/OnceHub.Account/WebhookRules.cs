@@ -17,6 +17,7 @@ public static class WebhookRules
 
     private const string IdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     private const int IdRandomLength = 12;
+    private const int MaxEchoedLength = 40;
 
     /// <summary>
     /// Checks a create request. Repeated events are accepted and de-duplicated, keeping each name's
@@ -131,7 +132,7 @@ public static class WebhookRules
         var parsedLimit = DefaultLimit;
         if (limit is not null && !int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out parsedLimit))
         {
-            return LimitError();
+            return LimitError(limit);
         }
 
         return CheckListQuery(new ListQuery(parsedLimit, NullIfEmpty(after), NullIfEmpty(before)));
@@ -141,13 +142,13 @@ public static class WebhookRules
     {
         if (query.Limit is < 1 or > MaxLimit)
         {
-            return LimitError();
+            return LimitError(query.Limit.ToString(CultureInfo.InvariantCulture));
         }
 
         if (query.After is not null && query.Before is not null)
         {
-            // "param" names one parameter (OnceHub's error model): the second cursor is the one to drop.
-            return ApiError.Invalid("before", "Use either 'after' or 'before' as a cursor, not both");
+            // OnceHub's reference names no param for this one: both are at fault.
+            return new ApiError(400, ApiErrorTypes.InvalidRequest, "Received both before and after parameters. Please provide only one.");
         }
 
         return AccountResult<ListQuery>.Ok(query);
@@ -224,8 +225,12 @@ public static class WebhookRules
         return -1;
     }
 
-    private static ApiError LimitError() =>
-        ApiError.Invalid("limit", $"limit must be an integer between 1 and {MaxLimit}");
+    /// <summary>OnceHub's wording; the value is echoed cut short, as it comes from anyone who can send a query.</summary>
+    private static ApiError LimitError(string value)
+    {
+        var shown = new string([.. value.Take(MaxEchoedLength).Select(c => char.IsControl(c) ? '?' : c)]) + (value.Length > MaxEchoedLength ? "…" : "");
+        return ApiError.Invalid("limit", $"Out of range value: {shown}. Please provide a number between 1 and {MaxLimit}.");
+    }
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }

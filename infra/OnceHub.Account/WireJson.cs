@@ -26,6 +26,9 @@ public sealed class WebhookJson
     /// <summary>Present when the webhook is created; omitted on reads.</summary>
     public string? Secret { get; set; }
 
+    /// <summary>True in OnceHub's redacted answer for a deleted webhook, which holds only id and object besides.</summary>
+    public bool? Deleted { get; set; }
+
     public override string ToString() => $"WebhookJson {{ Id = {Id}, Name = {Name} }}";
 }
 
@@ -51,10 +54,16 @@ public sealed class ErrorJson
     public ErrorJson? Error { get; set; }
 }
 
-/// <summary>OnceHub's answer to a DELETE: the id and <c>deleted: true</c>.</summary>
+/// <summary>
+/// OnceHub's answer to a DELETE: the id and <c>deleted: true</c>; with <see cref="Object"/>, the redacted form a
+/// deleted resource is read back in.
+/// </summary>
 public sealed class DeletedJson
 {
     public string? Id { get; set; }
+
+    [JsonPropertyName("object")]
+    public string? Object { get; set; }
 
     public bool? Deleted { get; set; }
 }

@@ -14,6 +14,8 @@ internal sealed class HttpWebhookApi : IWebhookApi
 {
     private const int PageLimit = WebhookRules.MaxLimit;
     private const int MaxListRestarts = 3;
+    private const string RequestIdHeader = "Request-Id";
+    private const int MaxRequestIdLength = 200;
 
     private readonly RestClient _rest;
     private readonly ResiliencePipeline<RestResponse> _idempotent;
@@ -129,7 +131,9 @@ internal sealed class HttpWebhookApi : IWebhookApi
             _idempotent, () => new RestRequest("webhooks/{id}").AddUrlSegment("id", id), what, cancellationToken);
         if (IsSuccess(response))
         {
-            return ParseWebhook(response, what);
+            var json = Deserialize(response, OnceHubJsonContext.Default.WebhookJson, what);
+            // OnceHub's redacted mode: a deleted resource read by id answers 200 with only id, object and deleted.
+            return json is { Deleted: true } && string.Equals(json.Id, id, StringComparison.Ordinal) ? null : ToWebhook(response, json, what);
         }
 
         var error = ErrorFrom(response, what);
@@ -302,7 +306,7 @@ internal sealed class HttpWebhookApi : IWebhookApi
     /// </summary>
     private static bool IsNoSuchWebhook(RestResponse response, OnceHubApiException error) =>
         response.StatusCode == HttpStatusCode.NotFound && ParseError(response.Content) is not null
-        && error.Message.StartsWith("No such webhook", StringComparison.Ordinal);
+        && error.Error.Message.StartsWith("No such webhook", StringComparison.Ordinal);
 
     private OnceHubApiException ErrorFrom(RestResponse response, string what)
     {
@@ -311,12 +315,24 @@ internal sealed class HttpWebhookApi : IWebhookApi
         {
             return new OnceHubApiException(new ApiError(
                 status, string.IsNullOrEmpty(error.Type) ? ApiErrorTypes.ForStatus(status) : error.Type,
-                Scrub(error.Message!), string.IsNullOrEmpty(error.Param) ? null : error.Param));
+                Scrub(error.Message!), string.IsNullOrEmpty(error.Param) ? null : error.Param), requestId: RequestIdOf(response));
         }
 
         return new OnceHubApiException(new ApiError(
             status, ApiErrorTypes.ForStatus(status),
-            $"{what}: OnceHub answered HTTP {status} {response.StatusDescription} without an error object (is the base URL right?)"));
+            $"{what}: OnceHub answered HTTP {status} {response.StatusDescription} without an error object (is the base URL right?)"),
+            requestId: RequestIdOf(response));
+    }
+
+    /// <summary>
+    /// The answer's <c>Request-Id</c> (every OnceHub answer has one), kept only when it is one printable token of
+    /// reasonable length without the API key: it comes from the network and goes into messages and logs.
+    /// </summary>
+    private string? RequestIdOf(RestResponse response)
+    {
+        var value = response.Headers?.FirstOrDefault(h => string.Equals(h.Name, RequestIdHeader, StringComparison.OrdinalIgnoreCase))?.Value?.ToString();
+        return value is { Length: > 0 and <= MaxRequestIdLength } && value.All(c => c is > ' ' and <= '~')
+            && (_options.ApiKey.Length == 0 || !value.Contains(_options.ApiKey, StringComparison.Ordinal)) ? value : null;
     }
 
     private static ErrorJson? ParseError(string? content)
@@ -367,11 +383,12 @@ internal sealed class HttpWebhookApi : IWebhookApi
         }
     }
 
-    private static OnceHubApiException Malformed(RestResponse response, string what, string problem) =>
-        new(new ApiError((int)response.StatusCode, ApiErrorTypes.Api, $"{what}: OnceHub's answer is malformed: {problem}"));
+    private OnceHubApiException Malformed(RestResponse response, string what, string problem) =>
+        new(new ApiError((int)response.StatusCode, ApiErrorTypes.Api, $"{what}: OnceHub's answer is malformed: {problem}"),
+            requestId: RequestIdOf(response));
 
     private static OnceHubApiException Annotate(OnceHubApiException failure, string note) =>
-        new(failure.Error with { Message = $"{failure.Message}; {note}" }, failure.InnerException);
+        new(failure.Error with { Message = $"{failure.Error.Message}; {note}" }, failure.InnerException, failure.RequestId);
 
     /// <summary>A server that echoes the key back must not get it into our messages.</summary>
     private string Scrub(string text) =>

@@ -32,7 +32,7 @@ public interface IWebhookApi : IDisposable
     /// <exception cref="OnceHubApiException">OnceHub refused, or the outcome could not be established.</exception>
     Task<Webhook> CreateAsync(WebhookRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>One webhook, or null when OnceHub answers 404.</summary>
+    /// <summary>One webhook, or null when it is gone: OnceHub answers 404, or the deleted webhook in redacted form.</summary>
     Task<Webhook?> GetAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Every webhook of the account, following every page, newest first as OnceHub lists them.</summary>

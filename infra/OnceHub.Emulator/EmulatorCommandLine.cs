@@ -84,7 +84,7 @@ public static class EmulatorCommandLine
             Root = new RootCommand("OnceHub API v2 webhooks on 127.0.0.1, with OnceHub's rules, errors and documented rate limits.")
             {
                 Port, ApiKey, Data, AllowInsecureUrls, RateLimit, AddressLimit, NoRateLimits, LatencyMs,
-                Deliver, TimeScale, VirtualTime, AttemptTimeout,
+                Deliver, TimeScale, VirtualTime, AttemptTimeout, RedactDeleted, SecretOnReads,
             };
             Root.Validators.Add(r =>
             {
@@ -148,6 +148,16 @@ public static class EmulatorCommandLine
             CustomParser = r => ParseInt(r, "--latency-ms must be a non-negative integer"),
         };
 
+        public Option<bool> RedactDeleted { get; } = new("--redact-deleted")
+        {
+            Description = "answer a GET or DELETE of a deleted webhook with 200 {id, object, deleted: true} (OnceHub's redacted mode) instead of 404",
+        };
+
+        public Option<bool> SecretOnReads { get; } = new("--secret-on-reads")
+        {
+            Description = "return the signing secret on GET and in lists too, not only on create",
+        };
+
         public Option<bool> Deliver { get; } = new("--deliver")
         {
             Description = "also send the retries of every delivery of the account (the trigger route /local/events is always there)",
@@ -193,6 +203,8 @@ public static class EmulatorCommandLine
                 AddressLimitWindow = ApiLimits.AddressWindow,
                 Latency = TimeSpan.FromMilliseconds(result.GetValue(LatencyMs)),
                 LocalDelivery = delivery,
+                RedactDeleted = result.GetValue(RedactDeleted),
+                SecretOnReads = result.GetValue(SecretOnReads),
             };
         }
 

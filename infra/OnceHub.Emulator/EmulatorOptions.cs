@@ -37,6 +37,19 @@ public sealed record EmulatorOptions
     /// <summary>Local delivery (trigger route, <c>--deliver</c>): see <c>LocalDelivery/</c>. Null: route only, no retries sent.</summary>
     public LocalDelivery.EmulatorDeliverySettings? LocalDelivery { get; init; }
 
+    /// <summary>
+    /// OnceHub's "redacted mode" for deleted resources: a <c>GET</c> or <c>DELETE</c> of a webhook this emulator
+    /// deleted answers 200 <c>{id, object, deleted: true}</c> instead of 404. Off: 404, as the API reference's
+    /// webhook endpoints show.
+    /// </summary>
+    public bool RedactDeleted { get; init; }
+
+    /// <summary>
+    /// Return the signing secret on <c>GET</c> and in lists too, as the reference's webhook object allows. Off: on
+    /// create only, as OnceHub's guide tells users to copy it then.
+    /// </summary>
+    public bool SecretOnReads { get; init; }
+
     /// <summary>How many of the latest requests <see cref="EmulatorServer.Requests"/> keeps.</summary>
     public int RequestLogCapacity { get; init; } = 10_000;
 
@@ -51,5 +64,5 @@ public sealed record EmulatorOptions
     public override string ToString() =>
         $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, "
         + $"RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, AddressLimit = {(AddressLimit is { } n ? $"{n} per {AddressLimitWindow}" : "(none)")}, "
-        + $"Latency = {Latency}, RequestLogCapacity = {RequestLogCapacity} }}";
+        + $"Latency = {Latency}, RedactDeleted = {RedactDeleted}, SecretOnReads = {SecretOnReads}, RequestLogCapacity = {RequestLogCapacity} }}";
 }

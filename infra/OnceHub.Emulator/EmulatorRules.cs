@@ -3,23 +3,21 @@ using OnceHub.Account;
 namespace OnceHub.Emulator;
 
 /// <summary>
-/// Bounds the emulator puts on create requests on top of OnceHub's documented rules
-/// (<see cref="WebhookRules"/>). OnceHub documents no length limits, so these are the emulator's own:
-/// a server on a developer's machine must not store whatever size of name or URL it is sent. They
-/// stay out of <see cref="WebhookRules"/>, which the provider's preview checks use, so that the
-/// provider never refuses what OnceHub accepts.
+/// Bounds the emulator puts on a create's URL on top of OnceHub's documented rules
+/// (<see cref="WebhookRules"/>): the emulator sends deliveries to it, so it must be one line of
+/// reasonable length. Names are left to the documented rules, as the provider's preview checks leave
+/// them (the body's size bounds them); these bounds stay out of <see cref="WebhookRules"/> so that
+/// the provider never refuses what OnceHub accepts.
 /// </summary>
 public static class EmulatorRules
 {
-    public const int MaxNameLength = 256;
     public const int MaxUrlLength = 2048;
 
     /// <summary>Bound on a request body: a create with every catalog event repeated fits many times over.</summary>
     public const long MaxRequestBodyBytes = 64 * 1024;
 
-    /// <summary>The first bound the create's name or url breaks, or null.</summary>
-    public static ApiError? CheckCreate(string? name, string? url) =>
-        Check("name", name, MaxNameLength) ?? Check("url", url, MaxUrlLength);
+    /// <summary>The bound the create's url breaks, or null.</summary>
+    public static ApiError? CheckUrl(string? url) => Check("url", url, MaxUrlLength);
 
     private static ApiError? Check(string field, string? value, int maxLength)
     {

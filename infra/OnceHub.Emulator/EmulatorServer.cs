@@ -4,10 +4,12 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
 using OnceHub.Account;
+using OnceHub.Events;
 
 namespace OnceHub.Emulator;
 
@@ -28,14 +30,21 @@ public sealed class EmulatorServer : IAsyncDisposable
     private readonly IAccountStore _store;
     private readonly ConcurrentQueue<string> _requests = new();
     private readonly int _requestLogCapacity;
+    private readonly bool _redactDeleted;
+    private readonly bool _secretOnReads;
+
+    // The ids this emulator deleted, which the redacted mode answers for; other processes' deletes are not seen.
+    private readonly ConcurrentDictionary<string, bool> _deleted = new(StringComparer.Ordinal);
     private long _requestCount;
 
-    private EmulatorServer(WebApplication app, IAccountStore store, FaultInjector faults, int requestLogCapacity)
+    private EmulatorServer(WebApplication app, IAccountStore store, FaultInjector faults, EmulatorOptions options)
     {
         _app = app;
         _store = store;
         Faults = faults;
-        _requestLogCapacity = requestLogCapacity;
+        _requestLogCapacity = options.RequestLogCapacity;
+        _redactDeleted = options.RedactDeleted;
+        _secretOnReads = options.SecretOnReads;
     }
 
     /// <summary><c>http://127.0.0.1:PORT/v2</c>.</summary>
@@ -113,7 +122,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         });
 
         var app = builder.Build();
-        var server = new EmulatorServer(app, store, faults, options.RequestLogCapacity);
+        var server = new EmulatorServer(app, store, faults, options);
         server.UseMiddleware(options.ApiKey);
         server.MapRoutes();
         // Local delivery: trigger route outside /v2 and, with --deliver, the retry loop (LocalDelivery/).
@@ -171,6 +180,12 @@ public sealed class EmulatorServer : IAsyncDisposable
             {
                 LogRequest(line, "500");
                 await WriteError(ctx, new ApiError(500, ApiErrorTypes.Api, ex.Message));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !ctx.Response.HasStarted)
+            {
+                // Any other failure still gets OnceHub's error JSON and this answer's Request-Id, not an empty 500.
+                LogRequest(line, "500");
+                await WriteError(ctx, new ApiError(500, ApiErrorTypes.Api, $"The emulator failed to answer: {ex.GetType().Name}"));
             }
         });
 
@@ -236,7 +251,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         var webhooks = _app.MapGroup("/v2/webhooks");
         webhooks.MapPost("", Create);
         webhooks.MapGet("", ListWebhooks);
-        webhooks.MapGet("/{id}", (HttpContext ctx, string id) => Answer(ctx, _store.Get(id), includeSecret: false));
+        webhooks.MapGet("/{id}", Get);
         webhooks.MapDelete("/{id}", Delete);
         _app.MapFallback(ctx => WriteError(ctx, new ApiError(
             404, ApiErrorTypes.InvalidRequest, $"Unrecognized request URL ({ctx.Request.Method}: {Truncate(ctx.Request.Path.ToString())})")));
@@ -263,13 +278,34 @@ public sealed class EmulatorServer : IAsyncDisposable
         return WriteError(ctx, ApiError.RateLimited());
     }
 
+    private Task Get(HttpContext ctx, string id)
+    {
+        var found = _store.Get(id);
+        return found.Error is not null && IsRedacted(id) ? Redacted(ctx, id) : Answer(ctx, found, includeSecret: _secretOnReads);
+    }
+
     private Task Delete(HttpContext ctx, string id)
     {
         var deleted = _store.Delete(id);
-        return deleted.Error is { } error
-            ? WriteError(ctx, error)
-            : ctx.Response.WriteAsJsonAsync(new DeletedJson { Id = deleted.Value!.Id, Deleted = true }, OnceHubJsonContext.Writer.DeletedJson);
+        if (deleted.Error is { } error)
+        {
+            return IsRedacted(id) ? Redacted(ctx, id) : WriteError(ctx, error);
+        }
+
+        if (_redactDeleted)
+        {
+            _deleted[id] = true;
+        }
+
+        return ctx.Response.WriteAsJsonAsync(new DeletedJson { Id = deleted.Value!.Id, Deleted = true }, OnceHubJsonContext.Writer.DeletedJson);
     }
+
+    private bool IsRedacted(string id) => _redactDeleted && _deleted.ContainsKey(id);
+
+    /// <summary>OnceHub's redacted form of a deleted resource: its id and object, and <c>deleted: true</c>.</summary>
+    private static Task Redacted(HttpContext ctx, string id) =>
+        ctx.Response.WriteAsJsonAsync(
+            new DeletedJson { Id = id, Object = WireFormat.WebhookObject, Deleted = true }, OnceHubJsonContext.Writer.DeletedJson);
 
     private async Task Create(HttpContext ctx)
     {
@@ -281,13 +317,22 @@ public sealed class EmulatorServer : IAsyncDisposable
         }
 
         var (name, url, events) = parsed.Value;
-        if (EmulatorRules.CheckCreate(name, url) is { } bound)
+        if (EmulatorRules.CheckUrl(url) is { } bound)
         {
             await WriteError(ctx, bound);
             return;
         }
 
         var created = _store.Create(name, url, events);
+        if (created.Value is { } webhook)
+        {
+            // Accepted, as OnceHub's older documents name these events, but said on stderr: they may never fire.
+            foreach (var unlisted in EventCatalog.NotInCurrentReference(webhook.Events))
+            {
+                _app.Logger.LogWarning("Webhook {Id}: {Note}", webhook.Id, EventCatalog.NotInCurrentReferenceNote(unlisted));
+            }
+        }
+
         if (created.IsSuccess && Faults.TryTakeDrop())
         {
             // Committed above; the client sees a reset connection and never learns the outcome.
@@ -318,7 +363,7 @@ public sealed class EmulatorServer : IAsyncDisposable
         var list = new WebhookListJson
         {
             Object = WireFormat.ListObject,
-            Data = [.. page.Value!.Data.Select(w => WireFormat.ToJson(w, includeSecret: false))],
+            Data = [.. page.Value!.Data.Select(w => WireFormat.ToJson(w, includeSecret: _secretOnReads))],
             HasMore = page.Value.HasMore,
         };
         return ctx.Response.WriteAsJsonAsync(list, OnceHubJsonContext.Writer.WebhookListJson);
@@ -340,14 +385,28 @@ public sealed class EmulatorServer : IAsyncDisposable
     /// <summary>The create body's fields with JSON types checked; the rules proper are the account's.</summary>
     private static async Task<AccountResult<(string? Name, string? Url, List<string?>? Events)>> ReadCreateBody(HttpRequest request)
     {
-        JsonDocument document;
+        byte[] body;
         try
         {
-            document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, request.HttpContext.RequestAborted);
+            body = buffer.ToArray();
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return new ApiError(413, ApiErrorTypes.InvalidRequest, $"The request body must be at most {EmulatorRules.MaxRequestBodyBytes} bytes", "body");
+        }
+
+        // JSON is UTF-8; the parser checks its structure but leaves the bytes inside strings to whoever reads them.
+        if (!Utf8.IsValid(body))
+        {
+            return ApiError.Invalid("body", "The request body must be UTF-8 JSON; it holds bytes that are not valid UTF-8");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {

@@ -55,6 +55,8 @@ public sealed class DeliveryStore : IDisposable
     // How long a fan-out's view of the disabled webhooks may be reused: a webhook disabled by another process
     // is seen within this; one this store disabled or enabled is seen at once.
     private static readonly long DisabledCacheTicks = System.Diagnostics.Stopwatch.Frequency / 10;
+    // How long any statement waits for another process's lock before it fails.
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(60);
 
     private readonly SqliteConnection _connection;
     // One connection per store, one statement at a time: SQLite serialises writers anyway.
@@ -102,6 +104,9 @@ public sealed class DeliveryStore : IDisposable
             CreateOwnerOnly(Path);
             _connection = Open(Path);
             Migrate();
+            // Per connection, unlike the journal mode: NORMAL sync keeps every committed transaction across a killed
+            // process (only a power loss could take the last ones).
+            ExecuteOnce(null, "PRAGMA synchronous = NORMAL");
             ExecuteOnce(null, "PRAGMA wal_autocheckpoint = 0");
             _insertEvent = new RawStatement(_connection, "INSERT OR IGNORE INTO events (id, type, body, created_at) VALUES (?1, ?2, ?3, ?4)");
             _insertFanOut = new RawStatement(_connection,
@@ -783,15 +788,19 @@ public sealed class DeliveryStore : IDisposable
         {
             throw new LocalDeliveryException($"The delivery store '{Path}' was written by a newer version (schema {current}); this one reads {SchemaVersion}.");
         }
-        // WAL: readers (deliveries, webhooks list) never block the deliverer; NORMAL sync keeps every committed
-        // transaction across a killed process (only a power loss could take the last ones).
+        if (current == SchemaVersion)
+        {
+            // Already migrated (and in WAL mode): a read only, so processes opening the account together never queue
+            // behind each other's schema writes.
+            return;
+        }
+        // WAL (kept in the file): readers (deliveries, webhooks list) never block the deliverer.
         // Schema 2: the index of deliveries by webhook holds pending ones only (only dropping a disabled webhook's
         // pending deliveries reads it); schema 1 indexed every delivery by webhook and status, so each status
         // change rewrote a page of it per webhook. Schema 3: fan-outs (see the remarks on the class). Schema 4: a fan-out's
         // accepted attempt 1 logged on its delivery row.
         ExecuteOnce(null, $"""
             PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = NORMAL;
             CREATE TABLE IF NOT EXISTS events (
                 id         TEXT PRIMARY KEY,
                 type       TEXT NOT NULL,
@@ -868,7 +877,7 @@ public sealed class DeliveryStore : IDisposable
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
-            DefaultTimeout = 30,
+            DefaultTimeout = (int)LockWait.TotalSeconds,
         }.ToString());
         try
         {

@@ -62,7 +62,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => client.ListAsync());
         Assert.Equal(401, ex.StatusCode);
         Assert.Equal(ApiErrorTypes.Authentication, ex.Type);
-        Assert.Equal("Invalid API key.", ex.Message);
+        Assert.Equal("Invalid API key.", ex.Error.Message);
         Secrets.AssertAbsent(ex, wrongKey, Harness.ApiKey);
         Assert.All(h.Log, line => Secrets.AssertAbsent(line, wrongKey, Harness.ApiKey));
     }
@@ -106,8 +106,18 @@ public sealed class EndpointTests(ITestOutputHelper output)
             () => h.Client.CreateAsync(Sample with { Url = "https://other.example.com/h" }));
         Assert.Equal(409, ex.StatusCode);
         Assert.Equal("name", ex.Param);
-        Assert.Equal("A webhook subscription with this name already exists: 'CRM sync'", ex.Message);
+        Assert.Equal("A webhook subscription with this name already exists: 'CRM sync'", ex.Error.Message);
         Assert.Equal(1, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task An_error_carries_the_Request_Id_of_its_answer_for_OnceHub_support()
+    {
+        await using var h = await Harness.StartAsync(output);
+        await h.Client.CreateAsync(Sample);
+        var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => h.Client.CreateAsync(Sample));
+        Assert.Matches("^req_[0-9a-f]{16}$", ex.RequestId);
+        Assert.Equal($"A webhook subscription with this name already exists: 'CRM sync' (Request-Id: {ex.RequestId})", ex.Message);
     }
 
     [Fact]
@@ -135,10 +145,14 @@ public sealed class EndpointTests(ITestOutputHelper output)
 
         await ExpectError(http.GetAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
         await ExpectError(http.DeleteAsync("webhooks/WHK-NOPE"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NOPE'");
-        await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", "before", "not both");
-        await ExpectError(http.GetAsync("webhooks?limit=0"), 400, "invalid_request_error", "limit", "between 1 and 100");
-        await ExpectError(http.GetAsync("webhooks?limit=101"), 400, "invalid_request_error", "limit", "between 1 and 100");
-        await ExpectError(http.GetAsync("webhooks?limit=ten"), 400, "invalid_request_error", "limit", "between 1 and 100");
+        await ExpectError(http.GetAsync($"webhooks?after={first.Id}&before={first.Id}"), 400, "invalid_request_error", null,
+            "Received both before and after parameters. Please provide only one.");
+        await ExpectError(http.GetAsync("webhooks?limit=0"), 400, "invalid_request_error", "limit",
+            "Out of range value: 0. Please provide a number between 1 and 100.");
+        await ExpectError(http.GetAsync("webhooks?limit=500"), 400, "invalid_request_error", "limit",
+            "Out of range value: 500. Please provide a number between 1 and 100.");
+        await ExpectError(http.GetAsync("webhooks?limit=ten"), 400, "invalid_request_error", "limit",
+            "Out of range value: ten. Please provide a number between 1 and 100.");
         await ExpectError(http.GetAsync("webhooks?after=WHK-GONE"), 400, "invalid_request_error", "after", "WHK-GONE");
         await ExpectError(Post(http, "{\"name\": \"x\", "), 400, "invalid_request_error", "body", "not valid JSON");
         await ExpectError(Post(http, "[1,2]"), 400, "invalid_request_error", "body", "JSON object");
@@ -281,19 +295,91 @@ public sealed class EndpointTests(ITestOutputHelper output)
 
     public static TheoryData<string, string, string> EmulatorBounds => new()
     {
-        { new string('n', EmulatorRules.MaxNameLength + 1), "https://a.example.com/h", "name" },
-        { "tab\tname", "https://a.example.com/h", "name" },
         { "n", "https://a.example.com/" + new string('p', EmulatorRules.MaxUrlLength), "url" },
+        { "n", "https://a.example.com/tab\there", "url" },
     };
 
     [Theory]
     [MemberData(nameof(EmulatorBounds))]
-    public async Task The_emulator_bounds_names_and_urls(string name, string url, string param)
+    public async Task The_emulator_bounds_urls(string name, string url, string param)
     {
         await using var h = await Harness.StartAsync(output);
         var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => h.Client.CreateAsync(new WebhookRequest(name, url, ["booking"])));
         Assert.Equal((400, param), (ex.StatusCode, ex.Param));
         Assert.Equal(0, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task Names_are_left_to_OnceHubs_documented_rule_as_the_provider_leaves_them()
+    {
+        await using var h = await Harness.StartAsync(output);
+        foreach (var name in new[] { new string('n', 300), "tab\tand\nline" })
+        {
+            Assert.True(WebhookRules.CheckCreate(name, Sample.Url, Sample.Events, allowInsecureUrls: false).IsSuccess);
+            Assert.Equal(name, (await h.Client.CreateAsync(Sample with { Name = name })).Name);
+        }
+
+        Assert.Equal(2, h.Server.WebhookCount);
+    }
+
+    [Theory]
+    [InlineData("name")]
+    [InlineData("events")]
+    [InlineData("unknown_field")]
+    public async Task Invalid_utf8_is_a_400_with_OnceHubs_error_json_and_a_Request_Id(string field)
+    {
+        await using var h = await Harness.StartAsync(output);
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+        var value = field == "events" ? "[\"booking.\xFF\"]" : "\"caf\xC3\"";
+        var text = $"{{\"name\": \"n\", \"url\": \"https://a.example.com\", \"events\": [\"booking\"], \"{field}\": {value}}}";
+        var bytes = text.Select(c => (byte)c).ToArray();
+        Assert.False(System.Text.Unicode.Utf8.IsValid(bytes));
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+        await ExpectError(http.PostAsync("webhooks", content), 400, "invalid_request_error", "body", "UTF-8");
+        Assert.Equal(0, h.Server.WebhookCount);
+    }
+
+    [Fact]
+    public async Task In_redacting_mode_a_deleted_webhook_reads_as_redacted_and_the_client_sees_it_gone()
+    {
+        await using var h = await Harness.StartAsync(output, new EmulatorOptions { RedactDeleted = true });
+        var created = await h.Client.CreateAsync(Sample);
+        Assert.True(await h.Client.DeleteAsync(created.Id));
+
+        using var http = new HttpClient { BaseAddress = new Uri(h.Server.BaseUrl + "/") };
+        http.DefaultRequestHeaders.Add("API-Key", Harness.ApiKey);
+        using (var response = await http.GetAsync($"webhooks/{created.Id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Equal(["id", "object", "deleted"], body.RootElement.EnumerateObject().Select(p => p.Name));
+            Assert.Equal((created.Id, "webhook", true), (body.RootElement.GetProperty("id").GetString(),
+                body.RootElement.GetProperty("object").GetString(), body.RootElement.GetProperty("deleted").GetBoolean()));
+        }
+
+        Assert.Null(await h.Client.GetAsync(created.Id));
+        await h.Client.DeleteAsync(created.Id);
+        Assert.Empty(await h.Client.ListAsync());
+        await ExpectError(http.GetAsync("webhooks/WHK-NEVER"), 404, "invalid_request_error", "id", "No such webhook: 'WHK-NEVER'");
+    }
+
+    [Fact]
+    public async Task Reads_carry_the_secret_only_in_the_mode_that_returns_it()
+    {
+        await using (var plain = await Harness.StartAsync(output))
+        {
+            var created = await plain.Client.CreateAsync(Sample);
+            Assert.Null((await plain.Client.GetAsync(created.Id))!.Secret);
+            Assert.Null(Assert.Single(await plain.Client.ListAsync()).Secret);
+        }
+
+        await using var h = await Harness.StartAsync(output, new EmulatorOptions { SecretOnReads = true });
+        var made = await h.Client.CreateAsync(Sample);
+        Assert.Matches("^[0-9a-f]{64}$", made.Secret!);
+        Assert.Equal(made.Secret, (await h.Client.GetAsync(made.Id))!.Secret);
+        Assert.Equal(made.Secret, Assert.Single(await h.Client.ListAsync()).Secret);
     }
 
     [Fact]
@@ -316,6 +402,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal(type, body.RootElement.GetProperty("type").GetString());
         Assert.Contains(fragment, body.RootElement.GetProperty("message").GetString());
+        Assert.Matches("^req_[0-9a-f]{16}$", Assert.Single(response.Headers.GetValues("Request-Id")));
         Assert.Equal(param, body.RootElement.TryGetProperty("param", out var p) ? p.GetString() : null);
     }
 

@@ -15,7 +15,8 @@ public sealed class ResponseValidationTests
 {
     private const string Key = "stub-key-77aa99bb";
 
-    private static async Task<(WebApplication App, IWebhookApi Client)> Stub(int status, string body, string contentType = "application/json")
+    private static async Task<(WebApplication App, IWebhookApi Client)> Stub(
+        int status, string body, string contentType = "application/json", string? requestId = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -25,6 +26,11 @@ public sealed class ResponseValidationTests
         {
             ctx.Response.StatusCode = status;
             ctx.Response.ContentType = contentType;
+            if (requestId is not null)
+            {
+                ctx.Response.Headers["Request-Id"] = requestId;
+            }
+
             await ctx.Response.WriteAsync(body);
         });
         await app.StartAsync();
@@ -171,6 +177,38 @@ public sealed class ResponseValidationTests
             var ex = await Assert.ThrowsAsync<OnceHubApiException>(
                 () => client.CreateAsync(new WebhookRequest("n", "https://a.example.com", ["booking"])));
             Assert.Equal((409, "invalid_request_error", "taken", "name"), (ex.StatusCode, ex.Type, ex.Message, ex.Param));
+        }
+    }
+
+    [Theory]
+    [InlineData("req_1234567890abcdef", "req_1234567890abcdef")]
+    [InlineData("req 12 with spaces", null)]
+    [InlineData("", null)]
+    public async Task A_Request_Id_reaches_the_error_only_when_it_is_one_printable_token(string header, string? expected)
+    {
+        var (app, client) = await Stub(503, "{\"type\":\"api_error\",\"message\":\"down\"}", requestId: header);
+        await using (app)
+        using (client)
+        {
+            var ex = await Assert.ThrowsAsync<OnceHubApiException>(() => client.ListAsync());
+            Assert.Equal(expected, ex.RequestId);
+            Assert.Equal(expected is null ? "down" : $"down (Request-Id: {expected})", ex.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_deleted_webhook_answered_in_redacted_mode_reads_as_gone()
+    {
+        var (app, client) = await Stub(200, "{\"id\":\"WHK-1\",\"object\":\"webhook\",\"deleted\":true}");
+        await using (app)
+        using (client)
+        {
+            Assert.Null(await client.GetAsync("WHK-1"));
+            Assert.True(await client.DeleteAsync("WHK-1"));
+
+            // Another id's redaction is no answer about this one.
+            var other = await Assert.ThrowsAsync<OnceHubApiException>(() => client.GetAsync("WHK-2"));
+            Assert.Contains("malformed", other.Message);
         }
     }
 }

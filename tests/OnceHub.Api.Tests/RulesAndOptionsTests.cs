@@ -43,7 +43,12 @@ public sealed class RulesAndOptionsTests
     [Fact]
     public void Listing_with_both_cursors_or_a_bad_limit_is_refused()
     {
-        Assert.Equal("before", WebhookRules.CheckListQuery("5", "WHK-A", "WHK-B").Error?.Param);
+        // As OnceHub's reference words them; both cursors name no param.
+        var both = WebhookRules.CheckListQuery("5", "WHK-A", "WHK-B").Error;
+        Assert.Equal(((int?)400, (string?)null, "Received both before and after parameters. Please provide only one."), (both?.Status, both?.Param, both?.Message));
+        Assert.Equal("Out of range value: -1. Please provide a number between 1 and 100.",
+            WebhookRules.CheckListQuery("-1", null, null).Error?.Message);
+        Assert.Equal("Out of range value: a?b. Please provide a number between 1 and 100.", WebhookRules.CheckListQuery("a\nb", null, null).Error?.Message);
         Assert.Equal("limit", WebhookRules.CheckListQuery("-1", null, null).Error?.Param);
         Assert.Equal("limit", WebhookRules.CheckListQuery(new ListQuery(101)).Error?.Param);
         Assert.Equal(10, WebhookRules.CheckListQuery(null, "", "").Value!.Limit);
@@ -159,11 +164,9 @@ public sealed class RulesAndOptionsTests
     }
 
     [Theory]
-    [InlineData("name", 257, null)]
-    [InlineData("url", 2049, null)]
-    [InlineData("name", 10, '\n')]
-    [InlineData("url", 30, '\u0007')]
-    public void Emulator_only_bounds_refuse_long_or_control_character_values(string field, int length, char? control)
+    [InlineData(2049, null)]
+    [InlineData(30, '\u0007')]
+    public void Emulator_only_bounds_refuse_long_or_control_character_urls(int length, char? control)
     {
         var value = new string('a', length);
         if (control is { } c)
@@ -171,24 +174,25 @@ public sealed class RulesAndOptionsTests
             value = value[..5] + c + value[5..];
         }
 
-        string name = "n", url = "https://h.example.com/";
-        if (field == "name")
-        {
-            name = value;
-        }
-        else
-        {
-            url += value;
-        }
-
-        var refusal = EmulatorRules.CheckCreate(name, url);
-        Assert.Equal(field, refusal?.Param);
-        Assert.Equal(400, refusal?.Status);
+        var url = "https://h.example.com/" + value;
+        var refusal = EmulatorRules.CheckUrl(url);
+        Assert.Equal(("url", (int?)400), (refusal?.Param, refusal?.Status));
         // The shared rules, which the provider's preview uses, stay OnceHub's documented ones: they
         // accept what OnceHub documents no limit for.
-        if (field == "name" || control is null)
+        if (control is null)
         {
-            Assert.True(WebhookRules.CheckCreate(name, url, ["booking"], allowInsecureUrls: false).IsSuccess);
+            Assert.True(WebhookRules.CheckCreate("n", url, ["booking"], allowInsecureUrls: false).IsSuccess);
         }
+    }
+
+    [Fact]
+    public void The_redacting_and_secret_reading_modes_are_flags()
+    {
+        var (plain, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k"], null);
+        Assert.False(plain!.RedactDeleted);
+        Assert.False(plain.SecretOnReads);
+        var (modes, _) = EmulatorCommandLine.Parse(["--port", "0", "--api-key", "k", "--redact-deleted", "--secret-on-reads"], null);
+        Assert.True(modes!.RedactDeleted);
+        Assert.True(modes.SecretOnReads);
     }
 }

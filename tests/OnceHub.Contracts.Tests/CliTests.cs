@@ -193,6 +193,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_warns_that_OnceHubs_current_reference_does_not_list_conversation_reached_out()
+    {
+        var reachedOut = WriteFile("reached-out.json", ContractResources.ReadSample("conversation.reached_out"));
+        var started = WriteFile("started.json", ContractResources.ReadSample("conversation.started"));
+
+        var run = await RunAsync("validate", reachedOut, started);
+
+        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Contains($"{reachedOut}: warning: $.type: reference: 'conversation.reached_out' is not listed in OnceHub's current API reference",
+            run.Out, StringComparison.Ordinal);
+        Assert.Contains($"{reachedOut}: valid", run.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{started}: warning", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Send_delivers_one_signed_sample()
     {
         await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = ["send-secret"] });

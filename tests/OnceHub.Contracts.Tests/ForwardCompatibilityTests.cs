@@ -51,6 +51,37 @@ public class ForwardCompatibilityTests
         }
     }
 
+    /// <summary>The event envelope as OnceHub's reference types it: every key a required, non-null string.</summary>
+    private sealed record DocumentedEnvelope(string Id, string Object, string CreationTime, string Type, string ApiVersion);
+
+    private static readonly JsonSerializerOptions Documented = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    [Fact]
+    public async Task A_receiver_typing_the_envelope_as_documented_passes_verify()
+    {
+        await using var receiver = await JudgingAsync(p =>
+        {
+            try
+            {
+                return p.Deserialize<DocumentedEnvelope>(Documented) is null ? 400 : 200;
+            }
+            catch (JsonException)
+            {
+                return 400;
+            }
+        });
+
+        var report = await ContractSuite.RunAsync(new SuiteOptions { Target = receiver.Url, Secret = Secret, Events = EventCatalog.Specific });
+
+        Assert.All(report.Checks.Where(c => c.Check == ContractChecks.ForwardCompatible), c => Assert.True(c.Passed, $"{c.Event}: {c.Detail}"));
+        Assert.True(report.Passed);
+    }
+
     [Fact]
     public async Task A_receiver_refusing_a_null_subject_fails_verify()
     {

@@ -141,8 +141,8 @@ public class SchemaFieldTests(ITestOutputHelper output)
     [Fact]
     public void Every_field_but_the_identity_keys_may_be_null()
     {
-        // The FAQ: fields with no value arrive as null. Only the envelope's id, object, type, creation_time,
-        // data and the data's object and id never do.
+        // The FAQ: fields with no value arrive as null. Only the envelope's keys (the reference requires each, and
+        // types api_version a string) and the data's object and id never do.
         var notNullable = new List<string>();
         foreach (var (name, file, pointer) in SchemaLocations)
         {
@@ -151,7 +151,7 @@ public class SchemaFieldTests(ITestOutputHelper output)
             {
                 var identity = name switch
                 {
-                    "event" => field is "id" or "object" or "type" or "creation_time" or "data",
+                    "event" => field is "id" or "object" or "type" or "creation_time" or "api_version" or "data",
                     "booking" or "conversation" => field is "object" or "id",
                     _ => false,
                 };

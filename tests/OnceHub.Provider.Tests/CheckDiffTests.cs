@@ -41,6 +41,23 @@ public sealed class CheckDiffTests(ProviderFixture provider) : IClassFixture<Pro
     }
 
     [Fact]
+    public async Task Check_accepts_conversation_reached_out_with_a_warning_that_the_current_reference_does_not_list_it()
+    {
+        var logged = _session.Engine.Logs.Count;
+        var response = await _session.CheckAsync("chats", Props.Webhook("chats", Https, "conversation.reached_out", "conversation.started"));
+        Assert.Empty(response.Failures);
+        Assert.Equal(["conversation.reached_out", "conversation.started"], Props.List(response.Inputs, "events"));
+        var warning = Assert.Single(_session.Engine.Logs.Skip(logged), l => l.Severity == LogSeverity.Warning);
+        Assert.Equal(ProviderSession.Urn("chats"), warning.Urn);
+        Assert.Contains("'conversation.reached_out' is not listed in OnceHub's current API reference", warning.Message, StringComparison.Ordinal);
+
+        // The documented events and the composites draw no warning.
+        logged = _session.Engine.Logs.Count;
+        Assert.Empty((await _session.CheckAsync("chats", Props.Webhook("chats", Https, "conversation", "booking.scheduled"))).Failures);
+        Assert.DoesNotContain(_session.Engine.Logs.Skip(logged), l => l.Severity == LogSeverity.Warning);
+    }
+
+    [Fact]
     public async Task Check_autonames_from_the_seed_and_keeps_an_earlier_name()
     {
         var news = Props.Webhook(null, Https, "booking");

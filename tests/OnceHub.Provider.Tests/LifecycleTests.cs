@@ -1,4 +1,5 @@
 using Grpc.Core;
+using OnceHub.Emulator;
 using OnceHub.Provider.Tests.Lifecycle;
 using Xunit.Abstractions;
 
@@ -70,6 +71,15 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             new Check("bookings", "bookings-2", ["booking"], "bookings-2", ["booking"]), new Diff(["name", "events"]),
             new Replace(DeleteFirst: false), new Refresh(), new Diff([]), new Delete(),
         ]),
+        new("a deleted webhook answered in redacted mode: refresh finds it gone, deleting again succeeds", AccountKind.Emulator,
+        [
+            new Check("bookings", null, Given, AutoNamed, Deduplicated), new Create(), new Refresh(), new Delete(),
+            new RefreshFindsItGone(), new DeleteAgainSucceeds(),
+        ], new EmulatorOptions { RedactDeleted = true }),
+        new("reads that return the secret: import gets it as a secret output", AccountKind.Emulator,
+        [
+            new Check("bookings", null, Given, AutoNamed, Deduplicated), new Create(), new ImportGetsTheSecret(),
+        ], new EmulatorOptions { SecretOnReads = true }),
     ];
 
     public static TheoryData<string> CaseNames => [.. Cases.Select(c => c.Name)];
@@ -79,7 +89,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
     public async Task Lifecycle(string name)
     {
         var lifecycle = Cases.Single(c => c.Name == name);
-        await using var run = await LifecycleRun.StartAsync(lifecycle.Account, output);
+        await using var run = await LifecycleRun.StartAsync(lifecycle.Account, output, emulatorOptions: lifecycle.Emulator);
         foreach (var (step, i) in lifecycle.Steps.Select((s, i) => (s, i)))
         {
             output.WriteLine($"step {i + 1}: {step}");

@@ -113,6 +113,10 @@ public sealed class PayloadValidator
         if (EventCatalog.TryGet(type, out var known))
         {
             family = known.Family;
+            if (!known.InCurrentReference)
+            {
+                warnings.Add(new PayloadError("$.type", $"reference: {EventCatalog.NotInCurrentReferenceNote(known)}"));
+            }
         }
         else if (EventCatalog.Composites.TryGetValue(type, out var composite))
         {

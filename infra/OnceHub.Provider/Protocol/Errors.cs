@@ -29,7 +29,9 @@ public static class Errors
             _ => $"OnceHub refused {doing} ({e.StatusCode} {e.Type})",
         };
 
-        return Create(code, $"{what}: {Sentence(e.Message)}", redactor);
+        // The Request-Id is what OnceHub support asks for about a failed call.
+        var requestId = e.RequestId is { } id ? $" OnceHub Request-Id: {id}." : "";
+        return Create(code, $"{what}: {Sentence(e.Error.Message)}{requestId}", redactor);
     }
 
     public static RpcException Create(StatusCode code, string message, Redactor redactor) =>

@@ -166,7 +166,7 @@ public sealed class ResourceProviderService(
         };
     }
 
-    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
+    public override async Task<CheckResponse> Check(CheckRequest request, ServerCallContext context)
     {
         RequireWebhook(request.Type, request.Urn);
         var naming = new Autonaming(
@@ -193,7 +193,14 @@ public sealed class ResourceProviderService(
         }
 
         response.Failures.AddRange(failures.Select(ToProto));
-        return Task.FromResult(response);
+
+        // CheckResponse carries failures only: a warning goes to the engine's log against the resource.
+        foreach (var warning in result.Warnings)
+        {
+            await engine.WarningAsync("oncehub: " + warning, request.Urn);
+        }
+
+        return response;
     }
 
     public override async Task<DiffResponse> Diff(DiffRequest request, ServerCallContext context)

@@ -46,6 +46,7 @@ public sealed class WebhookResource(Redactor redactor)
     public CheckResult Check(WebhookCheck request)
     {
         var failures = new List<Failure>();
+        var warnings = new List<string>();
         var (name, url, events, _) = request.News;
         var nameGenerated = false;
 
@@ -74,9 +75,14 @@ public sealed class WebhookResource(Redactor redactor)
         else if (events is { Known: true } e)
         {
             events = e with { Value = CheckEvents(e.Value!, e.Secret, failures) };
+            if (!e.Secret)
+            {
+                // Accepted, since older OnceHub documents name it, but the stack may wait for events that never come.
+                warnings.AddRange(EventCatalog.NotInCurrentReference(e.Value!).Select(t => $"events: {EventCatalog.NotInCurrentReferenceNote(t)}."));
+            }
         }
 
-        return failures.Count > 0 ? new(null, failures) : new(new(name, url, events, nameGenerated), failures);
+        return failures.Count > 0 ? new(null, failures, warnings) : new(new(name, url, events, nameGenerated), failures, warnings);
     }
 
     /// <summary>Compares the old properties with the checked new inputs.</summary>

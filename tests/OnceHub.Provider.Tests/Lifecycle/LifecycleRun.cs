@@ -17,8 +17,11 @@ public enum AccountKind
     RelativeFileAccount,
 }
 
-/// <summary>One case of the table: a name, an account and the steps the engine takes, each asserting its outcome.</summary>
-public sealed record LifecycleCase(string Name, AccountKind Account, IReadOnlyList<Step> Steps)
+/// <summary>
+/// One case of the table: a name, an account and the steps the engine takes, each asserting its outcome, and
+/// for a case against the emulator in one of its modes, the emulator's options.
+/// </summary>
+public sealed record LifecycleCase(string Name, AccountKind Account, IReadOnlyList<Step> Steps, EmulatorOptions? Emulator = null)
 {
     public override string ToString() => Name;
 }
@@ -69,13 +72,15 @@ public sealed class LifecycleRun(ProviderSession session, ITestOutputHelper outp
     /// <param name="account">The account the case runs against.</param>
     /// <param name="output">The test's output.</param>
     /// <param name="start">Starts the provider in a working directory (null: any); by default hosted in this process.</param>
+    /// <param name="emulatorOptions">How the emulator answers (null: as OnceHub does by default).</param>
     public static async Task<LifecycleRun> StartAsync(
-        AccountKind account, ITestOutputHelper output, Func<string?, Task<ProviderSession>>? start = null)
+        AccountKind account, ITestOutputHelper output, Func<string?, Task<ProviderSession>>? start = null,
+        EmulatorOptions? emulatorOptions = null)
     {
         start ??= workingDirectory => ProviderSession.StartAsync(workingDirectory);
         if (account == AccountKind.Emulator)
         {
-            var emulator = await EmulatorServer.StartAsync(new EmulatorOptions { ApiKey = ApiKey });
+            var emulator = await EmulatorServer.StartAsync((emulatorOptions ?? new EmulatorOptions()) with { ApiKey = ApiKey });
             var session = await start(null);
             var run = new LifecycleRun(session, output) { _emulator = emulator };
             run.Sensitive.Add(ApiKey);

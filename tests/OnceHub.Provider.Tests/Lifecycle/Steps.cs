@@ -139,6 +139,7 @@ public sealed record CreateFails(StatusCode Code, string Says) : Step
         var failure = await Rpc.FailureOf(() => run.Client.CreateAsync(CreateRequest(run, run.Inputs, preview: false)).ResponseAsync);
         Assert.Equal(Code, failure.StatusCode);
         Assert.Contains(Says, failure.Detail, StringComparison.Ordinal);
+        Assert.Matches(@" OnceHub Request-Id: req_[0-9a-f]{16}\.$", failure.Detail);
         Assert.DoesNotContain('\n', failure.Detail);
         Assert.All(run.Sensitive, s => Assert.DoesNotContain(s, failure.Detail, StringComparison.Ordinal));
         Assert.Equal(before, run.WebhookCount);
@@ -238,6 +239,35 @@ public sealed record Import : Step
         // Who chose the name of a webhook made elsewhere is not known: the inputs do not claim either.
         Assert.False(imported.Inputs.Fields.ContainsKey("__defaults"));
         Assert.False(imported.Properties.Fields.ContainsKey("__defaults"));
+    }
+}
+
+/// <summary>Import from an account whose reads return the signing secret: it becomes the secret output.</summary>
+public sealed record ImportGetsTheSecret : Step
+{
+    public override async Task RunAsync(LifecycleRun run)
+    {
+        var created = run.Created!;
+        var imported = await run.Client.ReadAsync(new ReadRequest
+        {
+            Id = created.Id,
+            Urn = ProviderSession.Urn("adopted"),
+            Type = ProviderSession.WebhookType,
+        });
+        Assert.Equal(created.Id, imported.Id);
+        Assert.True(Props.IsSecret(imported.Properties.Fields["secret"]));
+        Assert.Equal(Props.Str(created.Properties, "secret"), Props.Str(imported.Properties, "secret"));
+    }
+}
+
+/// <summary>Delete of a webhook deleted before: success, the account unchanged.</summary>
+public sealed record DeleteAgainSucceeds : Step
+{
+    public override async Task RunAsync(LifecycleRun run)
+    {
+        var before = run.WebhookCount;
+        await run.Client.DeleteAsync(new DeleteRequest { Id = run.Created!.Id, Urn = run.Urn, Type = ProviderSession.WebhookType });
+        Assert.Equal(before, run.WebhookCount);
     }
 }
 
