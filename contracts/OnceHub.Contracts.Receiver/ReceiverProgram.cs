@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using OnceHub.Account;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
@@ -180,15 +181,22 @@ public static class ReceiverProgram
 
     private static Option<string> DbOption(bool required, string description)
     {
-        var option = new Option<string>("--db") { Description = description, Required = required };
-        option.Validators.Add(r =>
+        return new Option<string>("--db")
         {
-            if (r.GetValueOrDefault<string>() is { } v && string.IsNullOrWhiteSpace(v))
+            Description = description,
+            Required = required,
+            // Absolute from here on, so every message names the file the caller meant.
+            CustomParser = r =>
             {
-                r.AddError("--db must name a file");
-            }
-        });
-        return option;
+                var text = r.Tokens.Count == 1 ? r.Tokens[0].Value : "";
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    r.AddError("--db must name a file");
+                    return "";
+                }
+                return UserPath.Resolve(text);
+            },
+        };
     }
 
     private static Argument<long> EntryArgument()
