@@ -55,6 +55,6 @@ public static partial class ReadmeParser
         };
     }
 
-    [GeneratedRegex("^<!-- (?<key>server|file|exit|run by|not run): (?<arg>.+) -->$")]
+    [GeneratedRegex("^<!-- (?<key>[a-z ]+): (?<arg>.+) -->$")]
     private static partial Regex Marker();
 }
