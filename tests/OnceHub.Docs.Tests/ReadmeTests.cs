@@ -33,6 +33,7 @@ public sealed class ReadmeTests(ReadmeTests.Copy copy, ITestOutputHelper output)
         }
         if (session.Run + session.Files == 0)
         {
+            Directory.Delete(logs);
             return;
         }
 
