@@ -78,13 +78,15 @@ internal static partial class Parsing
 
     public static byte[] ReadFile(string what, string path)
     {
+        var full = path;
         try
         {
-            return File.ReadAllBytes(path);
+            full = OnceHub.Account.UserPath.Resolve(path);
+            return File.ReadAllBytes(full);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new UsageException($"{what}: cannot read '{Printable(path)}': {FirstLine(ex.Message)}");
+            throw new UsageException($"{what}: cannot read '{Printable(full)}': {FirstLine(ex.Message)}");
         }
     }
 

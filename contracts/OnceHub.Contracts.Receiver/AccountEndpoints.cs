@@ -30,7 +30,7 @@ public static class AccountEndpoints
         {
             throw new ArgumentException($"--account must be file:PATH, the folder of a local OnceHub account (got '{account}')");
         }
-        var folder = account[Scheme.Length..];
+        var folder = UserPath.Resolve(account[Scheme.Length..]);
         // Opening a store on an empty folder would create an account: refuse instead, naming what is missing.
         if (!File.Exists(Path.Combine(folder, FileAccountStore.StateFileName)))
         {

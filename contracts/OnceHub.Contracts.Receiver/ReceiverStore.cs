@@ -1,3 +1,4 @@
+using OnceHub.Account;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
@@ -17,11 +18,11 @@ public sealed record ReceiverStore
     /// <summary>Ids in process memory: a restart forgets them, so redeliveries are handled again.</summary>
     public static ReceiverStore Memory { get; } = new(sqlitePath: null);
 
-    /// <summary>A SQLite file (WAL), created readable by its owner only.</summary>
+    /// <summary>A SQLite file (WAL), created readable by its owner only; a relative path is the caller's.</summary>
     public static ReceiverStore Sqlite(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return new ReceiverStore(path);
+        return new ReceiverStore(UserPath.Resolve(path));
     }
 
     /// <summary>The SQLite file; null for <see cref="Memory"/>.</summary>

@@ -196,7 +196,7 @@ public static class EmulatorCommandLine
             {
                 ApiKey = result.GetValue(ApiKey) ?? _apiKeyFromEnvironment ?? "",
                 Port = result.GetValue(Port),
-                DataDirectory = result.GetValue(Data),
+                DataDirectory = result.GetValue(Data) is { } data ? UserPath.Resolve(data) : null,
                 AllowInsecureUrls = result.GetValue(AllowInsecureUrls),
                 RateLimitPerSecond = limited ? result.GetValue(RateLimit) : null,
                 AddressLimit = limited ? result.GetValue(AddressLimit) : null,

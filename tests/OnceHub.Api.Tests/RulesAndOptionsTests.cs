@@ -107,7 +107,7 @@ public sealed class RulesAndOptionsTests
             {
                 ApiKey = "env-key",
                 Port = 8123,
-                DataDirectory = "acct",
+                DataDirectory = Path.Combine(Environment.CurrentDirectory, "acct"),
                 AllowInsecureUrls = true,
                 RateLimitPerSecond = 2.5,
                 AddressLimit = 50,

@@ -141,7 +141,7 @@ public class ContractSuiteTests
     }
 
     [Fact]
-    public void The_readme_names_the_checks_as_the_catalog_does_in_its_order()
+    public void The_cli_readme_names_the_checks_as_the_catalog_does_in_its_order()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OnceHubStack.sln")))
@@ -149,7 +149,7 @@ public class ContractSuiteTests
             dir = dir.Parent;
         }
         Assert.NotNull(dir);
-        var readme = File.ReadAllText(Path.Combine(dir.FullName, "README.md"));
+        var readme = File.ReadAllText(Path.Combine(dir.FullName, "contracts", "OnceHub.Contracts.Cli", "README.md"));
         var section = readme[readme.IndexOf("### What each check means", StringComparison.Ordinal)..];
         section = section[..section.IndexOf("\n### ", 1, StringComparison.Ordinal)];
         var rows = System.Text.RegularExpressions.Regex.Matches(section, @"^\| `(?<name>[a-z-]+)` \|", System.Text.RegularExpressions.RegexOptions.Multiline)

@@ -42,7 +42,7 @@ internal static class LocalAccountOptions
             error = $"--account must be file:PATH, the folder of a local OnceHub account (got '{value}')";
             return null;
         }
-        var folder = value["file:".Length..];
+        var folder = OnceHub.Account.UserPath.Resolve(value["file:".Length..]);
         // Opening an account creates its folder: a mistyped path must not leave an empty account behind.
         if (!File.Exists(Path.Combine(folder, OnceHub.Account.FileAccountStore.StateFileName)))
         {

@@ -15,12 +15,12 @@ internal static class ReportFile
         {
             throw new UsageException($"{flag}: give the path of the JUnit XML file to write");
         }
-        var shown = Parsing.Printable(path);
-        if (Directory.Exists(path))
+        var full = OnceHub.Account.UserPath.Resolve(path);
+        var shown = Parsing.Printable(full);
+        if (Directory.Exists(full))
         {
             throw new UsageException($"{flag}: '{shown}' is a folder; give a file path such as {Path.Combine(shown, "contract.xml")}");
         }
-        var full = Path.GetFullPath(path);
         var dir = Path.GetDirectoryName(full);
         if (dir is not null && !Directory.Exists(dir))
         {
@@ -41,7 +41,7 @@ internal static class ReportFile
         {
             throw new UsageException($"{flag}: cannot write '{shown}': {Parsing.FirstLine(ex.Message)}");
         }
-        return path;
+        return full;
     }
 
     public static void Write(string path, SuiteReport report)
