@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
-using OnceHub.Account;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
