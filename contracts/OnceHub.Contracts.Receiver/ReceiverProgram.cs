@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
@@ -10,16 +11,16 @@ namespace OnceHub.Contracts.Receiver;
 /// <summary>
 /// <c>receiver --port N --secret S [--secret OLD] [--db FILE]</c> serves the reference receiver;
 /// <c>receiver quarantine list|show|replay --db FILE</c> looks after what it set aside. The secret may come
-/// from ONCEHUB_WEBHOOK_SECRET instead, which keeps it out of process listings. Exit codes: 0 done,
-/// 1 a replay did not get its event processed, 2 bad input.
+/// from ONCEHUB_WEBHOOK_SECRET instead, which keeps it out of process listings. Exit codes are
+/// <see cref="ExitCodes"/>': 1 when an entry is missing or a replay did not get its event processed.
 /// </summary>
 public static class ReceiverProgram
 {
     public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
-    private const int Ok = 0;
-    private const int Failed = 1;
-    private const int Usage = 2;
+    private const int Ok = ExitCodes.Ok;
+    private const int Failed = ExitCodes.Failed;
+    private const int Usage = ExitCodes.BadInput;
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
@@ -31,11 +32,8 @@ public static class ReceiverProgram
         if (parsed.Errors.Count > 0)
         {
             // System.CommandLine answers parse errors with 1; bad input is 2 here, as in every command of this project.
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync("error: " + error.Message);
-            }
-            await stderr.WriteLineAsync("(see --help)");
+            // The first error only: a later one is often a consequence of it.
+            await stderr.WriteLineAsync(CommandLineErrors.Parse(parsed.Errors[0].Message));
             return Usage;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
@@ -138,7 +136,7 @@ public static class ReceiverProgram
         {
             if (await store.GetQuarantinedAsync(parse.GetValue(showId)) is not { } entry)
             {
-                stderr.WriteLine($"error: no quarantine entry {parse.GetValue(showId)}");
+                stderr.WriteLine(CommandLineErrors.Line($"no quarantine entry {parse.GetValue(showId)}"));
                 return Failed;
             }
             stdout.Flush();
@@ -220,7 +218,7 @@ public static class ReceiverProgram
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
         if (!File.Exists(path))
         {
-            stderr.WriteLine($"error: --db: no such file '{path}'");
+            stderr.WriteLine(CommandLineErrors.Line($"--db: no such file '{path}'"));
             return Usage;
         }
         try
@@ -230,7 +228,7 @@ public static class ReceiverProgram
         }
         catch (SqliteException ex)
         {
-            stderr.WriteLine($"error: --db: '{path}' is not a receiver database ({ex.Message})");
+            stderr.WriteLine(CommandLineErrors.Line($"--db: '{path}' is not a receiver database ({ex.Message})"));
             return Usage;
         }
     }
@@ -273,7 +271,7 @@ public static class ReceiverProgram
 
     private static async Task<int> FailAsync(TextWriter stderr, string message)
     {
-        await stderr.WriteLineAsync("error: " + message);
+        await stderr.WriteLineAsync(CommandLineErrors.Line(message));
         return Usage;
     }
 }

@@ -47,6 +47,25 @@ public sealed class CliTests : IDisposable
         Assert.Equal("", run.Out);
     }
 
+    [Theory]
+    [InlineData("verfy", "error: unknown command 'verfy'; did you mean 'verify'? (see --help)")]
+    [InlineData("deliver", "error: unknown command 'deliver'; did you mean 'deliveries'? (see --help)")]
+    [InlineData("zzzzzzzzzz", "error: unknown command 'zzzzzzzzzz' (see --help)")]
+    public async Task An_unknown_verb_is_named_with_the_closest_verbs(string verb, string expected)
+    {
+        var run = await RunAsync(verb);
+        AssertOneLineError(run);
+        Assert.Equal(expected, run.Err.TrimEnd());
+    }
+
+    [Fact]
+    public async Task A_group_without_its_verb_lists_its_verbs()
+    {
+        var run = await RunAsync("webhooks", "enabel", "WHK-A");
+        AssertOneLineError(run);
+        Assert.Equal("error: unknown command 'enabel'; did you mean 'enable'? (see --help)", run.Err.TrimEnd());
+    }
+
     [Fact]
     public async Task Verify_without_target_checks_the_bundled_receiver_and_exits_0()
     {
