@@ -67,6 +67,35 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_interrupted_prints_the_table_writes_the_report_with_unfinished_checks_skipped_and_exits_130()
+    {
+        await using var receiver = await TestReceiver.StartAsync(async (http, _) =>
+        {
+            await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            return 200;
+        });
+        var report = Path.Combine(_dir, "interrupted.xml");
+        using var interrupt = new CancellationTokenSource();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var running = new CliApp(stdout, stderr).RunAsync(
+            ["verify", "--target", receiver.Url.ToString(), "--secret", "s3cret", "--events", "booking.scheduled,booking.canceled", "--timeout", "30", "--report", report],
+            interrupt.Token);
+        Assert.True(await OnceHub.TestSupport.Eventually.HoldsWithinAsync(() => !receiver.Requests.IsEmpty, TimeSpan.FromSeconds(20)));
+        await interrupt.CancelAsync();
+        var exit = await running.WaitAsync(OnceHub.TestSupport.Deadline.Seconds(20));
+
+        Assert.Equal(CliApp.Interrupted, exit);
+        Assert.Contains("booking.canceled", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("INTERRUPTED: 16 checks, 0 failed, 16 not tried", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("verify: interrupted", stderr.ToString(), StringComparison.Ordinal);
+        var root = XDocument.Load(report).Root!;
+        Assert.Equal("16", root.Attribute("skipped")!.Value);
+        Assert.Equal("0", root.Attribute("failures")!.Value);
+        Assert.All(root.Descendants("skipped"), s => Assert.Equal("interrupted before it finished", s.Attribute("message")!.Value));
+    }
+
+    [Fact]
     public async Task Verify_without_target_checks_the_bundled_receiver_and_exits_0()
     {
         var run = await RunAsync("verify");

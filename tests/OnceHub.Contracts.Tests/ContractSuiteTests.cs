@@ -91,6 +91,46 @@ public class ContractSuiteTests
     }
 
     [Fact]
+    public async Task An_interrupted_run_reports_what_finished_and_skips_the_rest_as_interrupted()
+    {
+        // booking.scheduled hangs; conversation.started is answered at once and finishes first.
+        await using var receiver = await TestReceiver.StartAsync(async (http, body) =>
+        {
+            if (System.Text.Encoding.UTF8.GetString(body).Contains("\"booking.scheduled\"", StringComparison.Ordinal))
+            {
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            }
+            return 200;
+        });
+        using var interrupt = new CancellationTokenSource();
+        var report = await ContractSuite.RunAsync(new SuiteOptions
+        {
+            Target = receiver.Url,
+            Secret = Secret,
+            Timeout = TimeSpan.FromSeconds(60),
+            Concurrency = 8,
+            Events = [.. EventCatalog.Specific.Where(e => e.Name is "booking.scheduled" or "conversation.started")],
+            // Once one event's checks are all done (conversation.started's), as Ctrl+C would.
+            Progress = (done, _) =>
+            {
+                if (done >= ContractChecks.All.Count)
+                {
+                    interrupt.Cancel();
+                }
+            },
+        }, interrupt.Token);
+
+        Assert.True(report.Interrupted);
+        Assert.False(report.DeadlineReached);
+        var hung = report.Events.Single(e => e.Event.Name == "booking.scheduled").Checks;
+        Assert.All(hung, c => Assert.Equal((CheckStatus.Skipped, "interrupted"), (c.Status, c.Summary)));
+        var answered = report.Events.Single(e => e.Event.Name == "conversation.started").Checks;
+        Assert.DoesNotContain(answered, c => c.Summary == "interrupted");
+        Assert.Contains(answered, c => c.Passed);
+        Assert.Equal(ContractChecks.All.Count, report.SkippedCount);
+    }
+
+    [Fact]
     public async Task Receiver_that_never_answers_fails_within_the_bounded_run()
     {
         await using var receiver = await TestReceiver.StartAsync(async (http, _) =>

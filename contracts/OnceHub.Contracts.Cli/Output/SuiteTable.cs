@@ -30,9 +30,12 @@ internal static class SuiteTable
         {
             output.WriteLine();
             output.WriteLine("Failures:");
-            foreach (var f in notPassed)
+            // The same outcome for several events (a receiver that refuses everything) is written once, with its events.
+            foreach (var same in notPassed.GroupBy(f => (f.Check, f.Status, f.Detail)))
             {
-                output.WriteLine($"  {f.Event} {f.Check}{(f.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {f.Detail}");
+                var events = same.Select(f => f.Event).ToList();
+                var where = events.Count == 1 ? events[0] : $"{events.Count} events ({string.Join(", ", events)})";
+                output.WriteLine($"  {where} {same.Key.Check}{(same.Key.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {same.Key.Detail}");
             }
         }
         output.WriteLine();
@@ -40,7 +43,7 @@ internal static class SuiteTable
         var stopped = report.DeadlineReached ? " (stopped at the run's deadline)" : "";
         var skipped = report.SkippedCount > 0 ? $", {report.SkippedCount} not tried" : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(report.Passed ? "PASS" : "FAIL")}: {report.CheckCount} checks, {report.FailureCount} failed{skipped}, {report.WallTime.TotalSeconds:0.00} s{stopped}"));
+            $"{(report.Interrupted ? "INTERRUPTED" : report.Passed ? "PASS" : "FAIL")}: {report.CheckCount} checks, {report.FailureCount} failed{skipped}, {report.WallTime.TotalSeconds:0.00} s{stopped}"));
     }
 
     private static Text Cell(CheckResult c) => c.Status switch

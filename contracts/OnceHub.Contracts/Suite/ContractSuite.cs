@@ -66,7 +66,7 @@ public enum CheckStatus
 {
     Passed,
     Failed,
-    /// <summary>Not tried, because an earlier check it depends on failed; the detail says which.</summary>
+    /// <summary>Not tried, because an earlier check it depends on failed, or not finished when the run was interrupted; the detail says which.</summary>
     Skipped,
 }
 
@@ -87,7 +87,9 @@ public sealed record EventReport(EventType Event, DeliveryResult Delivery, IRead
     public bool Passed => Checks.All(c => c.Passed);
 }
 
-public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<EventReport> Events, TimeSpan WallTime, bool DeadlineReached)
+/// <summary>A run's results; when <c>Interrupted</c> (the caller canceled it), the checks it had not finished are skipped.</summary>
+public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<EventReport> Events, TimeSpan WallTime, bool DeadlineReached,
+    bool Interrupted = false)
 {
     public IEnumerable<CheckResult> Checks => Events.SelectMany(e => e.Checks);
 
@@ -108,6 +110,10 @@ public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<
 /// </summary>
 public static class ContractSuite
 {
+    /// <summary>
+    /// Runs the suite. Canceling <paramref name="cancellationToken"/> interrupts it: the report comes back with
+    /// what finished before, and every check not finished by then is skipped as "interrupted".
+    /// </summary>
     public static async Task<SuiteReport> RunAsync(SuiteOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -125,10 +131,10 @@ public static class ContractSuite
         var progress = new ProgressCounter(options.Progress, options.CheckCount);
 
         var reports = await Task.WhenAll(options.Events.Select(e =>
-            RunEventAsync(e, options, engine, signer, progress, deadline.Token))).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
+            RunEventAsync(e, options, engine, signer, progress, deadline.Token, cancellationToken))).ConfigureAwait(false);
+        var interrupted = cancellationToken.IsCancellationRequested;
         return new SuiteReport(DisplayTarget(options.Target), options.Timeout, reports, Stopwatch.GetElapsedTime(started),
-            deadline.IsCancellationRequested);
+            deadline.IsCancellationRequested && !interrupted, interrupted);
     }
 
     /// <summary>The target as shown in reports: without user info, which may hold credentials.</summary>
@@ -138,8 +144,13 @@ public static class ContractSuite
             : target.ToString();
 
     private static async Task<EventReport> RunEventAsync(EventType eventType, SuiteOptions options, DeliveryEngine engine,
-        WebhookSigner signer, ProgressCounter progress, CancellationToken ct)
+        WebhookSigner signer, ProgressCounter progress, CancellationToken ct, CancellationToken interrupt)
     {
+        // A check that ends in failure after the interruption failed because it was cut short: it was not judged.
+        CheckResult Settle(CheckResult result) => interrupt.IsCancellationRequested && result.Status == CheckStatus.Failed
+            ? result with { Status = CheckStatus.Skipped, Summary = "interrupted", Detail = "interrupted before it finished" }
+            : result;
+
         var sample = ContractResources.ReadSample(eventType.Name);
         var target = options.Target;
         var input = new ProbeInput(sample, signer, options);
@@ -158,7 +169,7 @@ public static class ContractSuite
 
         var body = WithNewEventId(sample);
         var delivery = await engine.DeliverAsync(target, body, signer, cancellationToken: ct).ConfigureAwait(false);
-        results[ContractChecks.Accepted] = AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested);
+        results[ContractChecks.Accepted] = Settle(AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested));
         progress.Step();
         answers.AddRange(delivery.Attempts.Select(a => ($"{ContractChecks.Accepted} attempt {a.Attempt}", a.Result)));
 
@@ -166,9 +177,14 @@ public static class ContractSuite
         {
             var again = await engine.SendAsync(target, body, signer, ct).ConfigureAwait(false);
             answers.Add((ContractChecks.Redelivery, again));
-            results[ContractChecks.Redelivery] = new CheckResult(eventType.Name, ContractChecks.Redelivery,
+            results[ContractChecks.Redelivery] = Settle(new CheckResult(eventType.Name, ContractChecks.Redelivery,
                 again.IsAccepted ? CheckStatus.Passed : CheckStatus.Failed, again.Short(),
-                again.IsAccepted ? $"accepted again ({again.Evidence()})" : ExplainNotAccepted(again, "a redelivery"), again.Elapsed);
+                again.IsAccepted ? $"accepted again ({again.Evidence()})" : ExplainNotAccepted(again, "a redelivery"), again.Elapsed));
+        }
+        else if (interrupt.IsCancellationRequested)
+        {
+            results[ContractChecks.Redelivery] = new CheckResult(eventType.Name, ContractChecks.Redelivery, CheckStatus.Skipped, "interrupted",
+                "interrupted before it finished", TimeSpan.Zero);
         }
         else
         {
@@ -184,17 +200,17 @@ public static class ContractSuite
             var (passed, detail) = check.Probe!.Expect == ProbeExpectation.Refusal
                 ? ExpectRefusal(result, check.Probe.What)
                 : ExpectAcknowledgement(result, check.Probe.What);
-            results[check.Name] = new CheckResult(eventType.Name, check.Name, passed ? CheckStatus.Passed : CheckStatus.Failed,
-                result.Short(), detail, result.Elapsed);
+            results[check.Name] = Settle(new CheckResult(eventType.Name, check.Name, passed ? CheckStatus.Passed : CheckStatus.Failed,
+                result.Short(), detail, result.Elapsed));
             progress.Step();
         }
 
         var (compatible, compatibleAnswers) = await forwardCompatible.ConfigureAwait(false);
-        results[ContractChecks.ForwardCompatible] = compatible;
+        results[ContractChecks.ForwardCompatible] = Settle(compatible);
         answers.AddRange(compatibleAnswers);
         progress.Step();
 
-        results[ContractChecks.AnswersInTime] = AnswersInTimeCheck(eventType.Name, answers, options.Timeout);
+        results[ContractChecks.AnswersInTime] = Settle(AnswersInTimeCheck(eventType.Name, answers, options.Timeout));
         progress.Step();
         var slowest = answers.Count == 0 ? TimeSpan.Zero : answers.Max(a => a.Result.Elapsed);
         return new EventReport(eventType, delivery, [.. ContractChecks.All.Select(c => results[c.Name])], slowest);
