@@ -19,6 +19,12 @@ public sealed class SuiteOptions
     /// </summary>
     public const int DefaultConcurrency = 1;
 
+    /// <summary>
+    /// Attempts in a row that time out before the run stops sending to the receiver: three timeouts are a verdict
+    /// (a receiver that never answers, or one slower than the timeout), and the run ends in about three timeouts.
+    /// </summary>
+    public const int TimeoutsBeforeGivingUp = 3;
+
     public required Uri Target { get; init; }
 
     /// <summary>The webhook's signing secret, as the receiver knows it.</summary>
@@ -125,7 +131,9 @@ public static class ContractSuite
         {
             AttemptTimeout = options.Timeout,
             MaxConcurrentRequests = options.Concurrency,
-            Trace = options.Trace,
+            StopAfterTimeoutsInARow = SuiteOptions.TimeoutsBeforeGivingUp,
+            // Each request's trace starts with the event and check it belongs to.
+            Trace = options.Trace is { } trace ? text => trace($"[{RequestLabel.Value}]\n{text}") : null,
         });
         var signer = new WebhookSigner(options.Secret);
         var progress = new ProgressCounter(options.Progress, options.CheckCount);
@@ -159,23 +167,26 @@ public static class ContractSuite
         var probes = ContractChecks.Probes.Select(c =>
         {
             var request = c.Probe!.Build(input);
-            return (Check: c, Task: engine.PostAsync(target, request.Body, request.Signature, ct));
+            return (Check: c, Task: LabeledAsync($"{eventType.Name} {c.Name}", () => engine.PostAsync(target, request.Body, request.Signature, ct)));
         }).ToList();
 
-        var forwardCompatible = ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct);
+        var forwardCompatible = LabeledAsync($"{eventType.Name} {ContractChecks.ForwardCompatible}",
+            () => ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct));
 
         var results = new Dictionary<string, CheckResult>(StringComparer.Ordinal);
         var answers = new List<(string What, AttemptResult Result)>();
 
         var body = WithNewEventId(sample);
-        var delivery = await engine.DeliverAsync(target, body, signer, cancellationToken: ct).ConfigureAwait(false);
+        var delivery = await LabeledAsync($"{eventType.Name} {ContractChecks.Accepted}",
+            () => engine.DeliverAsync(target, body, signer, cancellationToken: ct)).ConfigureAwait(false);
         results[ContractChecks.Accepted] = Settle(AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested));
         progress.Step();
         answers.AddRange(delivery.Attempts.Select(a => ($"{ContractChecks.Accepted} attempt {a.Attempt}", a.Result)));
 
         if (delivery.Delivered)
         {
-            var again = await engine.SendAsync(target, body, signer, ct).ConfigureAwait(false);
+            var again = await LabeledAsync($"{eventType.Name} {ContractChecks.Redelivery}",
+                () => engine.SendAsync(target, body, signer, ct)).ConfigureAwait(false);
             answers.Add((ContractChecks.Redelivery, again));
             results[ContractChecks.Redelivery] = Settle(new CheckResult(eventType.Name, ContractChecks.Redelivery,
                 again.IsAccepted ? CheckStatus.Passed : CheckStatus.Failed, again.Short(),
@@ -216,6 +227,15 @@ public static class ContractSuite
         return new EventReport(eventType, delivery, [.. ContractChecks.All.Select(c => results[c.Name])], slowest);
     }
 
+    // The event and check of the request under way, for its trace lines: it flows into the engine's call.
+    private static readonly AsyncLocal<string?> RequestLabel = new();
+
+    private static async Task<T> LabeledAsync<T>(string label, Func<Task<T>> call)
+    {
+        RequestLabel.Value = label;
+        return await call().ConfigureAwait(false);
+    }
+
     private static CheckResult AnswersInTimeCheck(string eventName, List<(string What, AttemptResult Result)> answers, TimeSpan timeout)
     {
         var unanswered = answers.Where(a => !a.Result.Answered).ToList();
@@ -228,7 +248,8 @@ public static class ContractSuite
         var detail = answers.Count == 0
             ? "no request finished before the run's deadline"
             : $"{unanswered.Count} of {answers.Count} requests got no answer within {Seconds(timeout)}: "
-              + string.Join("; ", unanswered.Select(u => $"{u.What} ({u.Result.Describe()})"));
+              + string.Join("; ", unanswered.GroupBy(u => u.Result.Error ?? u.Result.Describe())
+                  .Select(g => g.Count() == 1 ? $"{g.First().What} ({g.Key})" : $"{g.Count()} x {g.Key} ({g.First().What}, ...)"));
         return new CheckResult(eventName, ContractChecks.AnswersInTime, CheckStatus.Failed,
             answers.Count == 0 ? "none" : $"{unanswered.Count} unanswered", detail, slowest);
     }
