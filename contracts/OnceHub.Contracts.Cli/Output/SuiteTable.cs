@@ -1,6 +1,7 @@
 using System.Globalization;
 using OnceHub.Contracts.Suite;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace OnceHub.Contracts.Cli.Output;
 
@@ -14,16 +15,7 @@ internal static class SuiteTable
     {
         output.WriteLine($"OnceHub webhook contract: {report.Target} (timeout {Seconds(report.Timeout)})");
         output.WriteLine();
-        var table = new Table().Border(TableBorder.Simple).AddColumn("event");
-        foreach (var check in ContractChecks.All)
-        {
-            table.AddColumn(check.Name);
-        }
-        foreach (var e in report.Events)
-        {
-            table.AddRow([new Text(e.Event.Name), .. e.Checks.Select(Cell)]);
-        }
-        console.Write(table);
+        console.Write(console.Profile.Width >= WideWidth(report) ? Wide(report) : Narrow(report));
 
         var notPassed = report.Checks.Where(c => !c.Passed).ToList();
         if (notPassed.Count > 0)
@@ -46,11 +38,62 @@ internal static class SuiteTable
             $"{(report.Interrupted ? "INTERRUPTED" : report.Passed ? "PASS" : "FAIL")}: {report.CheckCount} checks, {report.FailureCount} failed{skipped}, {report.WallTime.TotalSeconds:0.00} s{stopped}"));
     }
 
-    private static Text Cell(CheckResult c) => c.Status switch
+    /// <summary>One column per check: what a wide terminal or a log shows.</summary>
+    private static Table Wide(SuiteReport report)
     {
-        CheckStatus.Passed => new Text("ok " + c.Summary, new Style(Color.Green)),
-        CheckStatus.Skipped => new Text("skip", new Style(Color.Yellow)),
-        _ => new Text("FAIL " + c.Summary, new Style(Color.Red)),
+        var table = new Table().Border(TableBorder.Simple).AddColumn("event");
+        foreach (var check in ContractChecks.All)
+        {
+            table.AddColumn(check.Name);
+        }
+        foreach (var e in report.Events)
+        {
+            table.AddRow([new Text(e.Event.Name), .. e.Checks.Select(Cell)]);
+        }
+        return table;
+    }
+
+    /// <summary>
+    /// For a narrow terminal: per event, "ok" or the checks that did not pass with their short result; the column
+    /// of results wraps between checks, so no name is cut.
+    /// </summary>
+    private static Table Narrow(SuiteReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumn("event", c => c.NoWrap()).AddColumn("checks");
+        foreach (var e in report.Events)
+        {
+            var notPassed = e.Checks.Where(c => !c.Passed).ToList();
+            IRenderable result = notPassed.Count == 0
+                ? new Text($"ok ({e.Checks.Count})", new Style(Color.Green))
+                : new Rows(notPassed.Select(c => new Text($"{c.Check}: {CellText(c)}", CellStyle(c))));
+            table.AddRow(new Text(e.Event.Name), result);
+        }
+        return table;
+    }
+
+    /// <summary>The width the one-column-per-check table needs: each column's widest text plus Spectre's padding and border.</summary>
+    private static int WideWidth(SuiteReport report)
+    {
+        var eventWidth = report.Events.Select(e => e.Event.Name.Length).Append("event".Length).Max();
+        var checkWidths = ContractChecks.All.Select((check, i) => report.Events
+            .Select(e => CellText(e.Checks[i]).Length).Append(check.Name.Length).Max());
+        return eventWidth + checkWidths.Sum() + (3 * (ContractChecks.All.Count + 1)) + 1;
+    }
+
+    private static Text Cell(CheckResult c) => new(CellText(c), CellStyle(c));
+
+    private static string CellText(CheckResult c) => c.Status switch
+    {
+        CheckStatus.Passed => "ok " + c.Summary,
+        CheckStatus.Skipped => c.Summary == "interrupted" ? "interrupted" : "skip",
+        _ => "FAIL " + c.Summary,
+    };
+
+    private static Style CellStyle(CheckResult c) => c.Status switch
+    {
+        CheckStatus.Passed => new Style(Color.Green),
+        CheckStatus.Skipped => new Style(Color.Yellow),
+        _ => new Style(Color.Red),
     };
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";
