@@ -58,6 +58,16 @@ public sealed class CliTests : IDisposable
         Assert.Equal(expected, run.Err.TrimEnd());
     }
 
+    [Theory]
+    [InlineData("--time-scale", "error: --time-scale: 'abc' is not a number (see --help)")]
+    [InlineData("--attempt-timeout", "error: --attempt-timeout: 'abc' is not a number (see --help)")]
+    public async Task A_word_where_a_number_belongs_is_named_without_dotnet_type_names(string flag, string expected)
+    {
+        var run = await RunAsync("trigger", "booking.scheduled", flag, "abc");
+        AssertOneLineError(run);
+        Assert.Equal(expected, run.Err.TrimEnd());
+    }
+
     [Fact]
     public async Task A_group_without_its_verb_lists_its_verbs()
     {

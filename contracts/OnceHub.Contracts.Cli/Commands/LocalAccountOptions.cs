@@ -22,6 +22,8 @@ internal static class LocalAccountOptions
     public static Option<double?> TimeScale() => new("--time-scale")
     {
         Description = "run the retry schedule N times faster (35 s take 35/N s)",
+        HelpName = "N",
+        CustomParser = r => CommonOptions.Parse<double?>(r, "--time-scale", static v => Parsing.Number("--time-scale", v)),
     };
 
     public static Option<bool> VirtualTime() => new("--virtual-time")
@@ -33,6 +35,8 @@ internal static class LocalAccountOptions
     {
         Description = "seconds one attempt may take (OnceHub documents none; default " +
             OnceHub.Contracts.Delivery.DeliveryOptions.DefaultAttemptTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture) + ", an assumption)",
+        HelpName = "SECONDS",
+        CustomParser = r => CommonOptions.Parse<double?>(r, "--attempt-timeout", static v => Parsing.Number("--attempt-timeout", v)),
     };
 
     /// <summary>The account folder from <c>file:PATH</c>, or an error naming the rule.</summary>
