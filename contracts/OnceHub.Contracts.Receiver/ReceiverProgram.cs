@@ -60,6 +60,10 @@ public static class ReceiverProgram
             }
         });
         var serveDb = DbOption(required: false, "SQLite file for event ids and quarantine, kept across restarts (default: in memory)");
+        var verbose = new Option<bool>("--verbose", "-v")
+        {
+            Description = "Also log ASP.NET Core's own lines (request start and end, routing); by default one line per delivery",
+        };
         var account = new Option<string>("--account")
         {
             Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
@@ -71,7 +75,7 @@ public static class ReceiverProgram
             acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
             """)
         {
-            port, secret, serveDb, account,
+            port, secret, serveDb, account, verbose,
         };
         root.SetAction(async (parse, ct) =>
         {
@@ -97,7 +101,7 @@ public static class ReceiverProgram
                     await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
                 }
                 return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, DatabasePath = parse.GetValue(serveDb) },
-                    stdout, stderr, ct);
+                    stdout, stderr, parse.GetValue(verbose), ct);
             }
             if (secrets.Count == 0 && Environment.GetEnvironmentVariable(SecretVariable) is { Length: > 0 } fromEnv)
             {
@@ -108,7 +112,7 @@ public static class ReceiverProgram
                 return await FailAsync(stderr, $"a webhook secret is required: --secret S or {SecretVariable}");
             }
             return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), DatabasePath = parse.GetValue(serveDb) },
-                stdout, stderr, ct);
+                stdout, stderr, parse.GetValue(verbose), ct);
         });
 
         var listDb = DbOption(required: true, "The receiver's SQLite file");
@@ -233,13 +237,15 @@ public static class ReceiverProgram
         }
     }
 
-    private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, bool verbose, CancellationToken ct)
     {
-        // Logs go to stderr, so stdout carries only the listening line and the final counts.
+        // Logs go to stderr, so stdout carries only the listening line and the final counts. ASP.NET Core's own
+        // request lines (about four per request) only with --verbose: the receiver's one line per delivery says it all.
         using var logging = LoggerFactory.Create(b => b
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(c => c.SingleLine = true)
-            .SetMinimumLevel(LogLevel.Information));
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft.AspNetCore", verbose ? LogLevel.Information : LogLevel.Warning));
         ReferenceReceiver receiver;
         try
         {
