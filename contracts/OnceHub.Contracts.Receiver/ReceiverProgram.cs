@@ -245,7 +245,9 @@ public static class ReceiverProgram
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(c => c.SingleLine = true)
             .SetMinimumLevel(LogLevel.Information)
-            .AddFilter("Microsoft.AspNetCore", verbose ? LogLevel.Information : LogLevel.Warning));
+            .AddFilter("Microsoft.AspNetCore", verbose ? LogLevel.Information : LogLevel.Warning)
+            // A start that fails (a port in use) is reported below in one line, not as the host's stack trace.
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
         ReferenceReceiver receiver;
         try
         {

@@ -44,4 +44,22 @@ public class SuiteTableTests
         var header = console.Output.Split('\n').First(l => l.Contains("event", StringComparison.Ordinal));
         Assert.All(ContractChecks.All, c => Assert.Contains(c.Name, header, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void An_outcome_shared_by_several_events_is_written_once_with_its_events()
+    {
+        var report = new SuiteReport("http://127.0.0.1:8080/hook", TimeSpan.FromSeconds(10),
+            [.. EventCatalog.Specific.Select((e, i) => new EventReport(e, new DeliveryResult([]),
+                [.. ContractChecks.All.Select(c => c.Name == ContractChecks.ForgedSignature
+                    ? new CheckResult(e.Name, c.Name, CheckStatus.Failed, "200", $"accepted (200 in {i} ms): the receiver takes forged signatures", TimeSpan.Zero)
+                    : new CheckResult(e.Name, c.Name, CheckStatus.Passed, "200", "acknowledged", TimeSpan.Zero))],
+                TimeSpan.Zero))],
+            TimeSpan.FromSeconds(3), DeadlineReached: false);
+        using var output = new StringWriter();
+
+        SuiteTable.Write(new TestConsole().Width(240), output, report);
+
+        var failures = output.ToString().Split('\n').Where(l => l.Contains("forged", StringComparison.Ordinal)).ToList();
+        Assert.Equal("  every event forged-signature: accepted (200): the receiver takes forged signatures", Assert.Single(failures).TrimEnd());
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using OnceHub.Contracts.Suite;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -9,8 +10,11 @@ namespace OnceHub.Contracts.Cli.Output;
 /// A run's report for people: one row per event and one column per check, named as in
 /// <see cref="ContractChecks"/>; short cells, then the failures with their evidence, then the verdict.
 /// </summary>
-internal static class SuiteTable
+internal static partial class SuiteTable
 {
+    [GeneratedRegex(@" in [0-9]+ ms", RegexOptions.CultureInvariant)]
+    private static partial Regex AnswerTime();
+
     public static void Write(IAnsiConsole console, TextWriter output, SuiteReport report)
     {
         output.WriteLine($"OnceHub webhook contract: {report.Target} (timeout {Seconds(report.Timeout)})");
@@ -22,12 +26,15 @@ internal static class SuiteTable
         {
             output.WriteLine();
             output.WriteLine("Failures:");
-            // The same outcome for several events (a receiver that refuses everything) is written once, with its events.
-            foreach (var same in notPassed.GroupBy(f => (f.Check, f.Status, f.Detail)))
+            // The same outcome for several events (a receiver that refuses everything) is written once, with its
+            // events; answer times differ from one request to the next, so they are left out of the comparison.
+            foreach (var same in notPassed.GroupBy(f => (f.Check, f.Status, Detail: AnswerTime().Replace(f.Detail, ""))))
             {
                 var events = same.Select(f => f.Event).ToList();
-                var where = events.Count == 1 ? events[0] : $"{events.Count} events ({string.Join(", ", events)})";
-                output.WriteLine($"  {where} {same.Key.Check}{(same.Key.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {same.Key.Detail}");
+                var (where, detail) = events.Count == 1 ? (events[0], same.First().Detail)
+                    : events.Count == report.Events.Count ? ("every event", same.Key.Detail)
+                    : ($"{events.Count} events ({string.Join(", ", events)})", same.Key.Detail);
+                output.WriteLine($"  {where} {same.Key.Check}{(same.Key.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {detail}");
             }
         }
         output.WriteLine();
