@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command, with results also written as TRX files to artifacts/test-results/ (CI uploads them).
+# The README's test command, with results also written as TRX files (CI uploads them), then one line
+# "N passed, N failed[, N skipped]" summed over every test project; the exit code is the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results="${TEST_RESULTS:-artifacts/test-results}"
+rm -rf "$results"
+status=0
 dotnet test OnceHubStack.sln --no-restore --logger "console;verbosity=normal" \
-  --logger trx --results-directory artifacts/test-results "$@"
+  --logger trx --results-directory "$results" "$@" || status=$?
+.ci/total "$results"
+exit "$status"

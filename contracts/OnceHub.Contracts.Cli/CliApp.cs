@@ -1,5 +1,7 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using OnceHub.Contracts.Cli.Commands;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Webhooks;
 
@@ -10,14 +12,14 @@ public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// The contract suite's command line: the root only registers the commands (one file each under
-/// Commands/). Exit codes: 0 all good, 1 a check or validation failed, 2 bad input (unknown command or
-/// option, a value outside its rule, an unreadable or unwritable file) or a run that could not start.
+/// Commands/). Exit codes and error lines are every program's: <see cref="ExitCodes"/>, <see cref="CommandLineErrors"/>.
 /// </summary>
 public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
 {
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
+    public const int Ok = ExitCodes.Ok;
+    public const int Failed = ExitCodes.Failed;
+    public const int BadInput = ExitCodes.BadInput;
+    public const int Interrupted = ExitCodes.Interrupted;
 
     /// <summary>Where a secret comes from when no --secret is given.</summary>
     public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
@@ -26,12 +28,21 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
     {
         try
         {
-            return await new CliApp(Console.Out, Console.Error).RunAsync(args);
+            // Ctrl+C and SIGTERM cancel the verb, which reports what it has and exits 130; a second one ends the process.
+            using var interrupt = new CancellationTokenSource();
+            void Interrupt(PosixSignalContext signal)
+            {
+                signal.Cancel = !interrupt.IsCancellationRequested;
+                interrupt.Cancel();
+            }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupt);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupt);
+            return await new CliApp(Console.Out, Console.Error).RunAsync(args, interrupt.Token);
         }
         catch (Exception ex)
         {
             // Whatever went wrong (a port that cannot be bound, an unwritable folder), one line, no stack trace.
-            await Console.Error.WriteLineAsync($"error: {ex.GetType().Name}: {Parsing.FirstLine(ex.Message)}");
+            await Console.Error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
             return BadInput;
         }
     }
@@ -61,8 +72,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         if (parsed.Errors.Count > 0)
         {
             // System.CommandLine answers a parse error with 1, which here means "a check failed": bad input is 2.
-            // The first error only: a later one is often a consequence of it (a value taken as an option's).
-            await stderr.WriteLineAsync("error: " + Parsing.FirstLine(parsed.Errors[0].Message));
+            await stderr.WriteLineAsync(ParseErrorLine(parsed));
             return BadInput;
         }
         try
@@ -72,18 +82,38 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
                 Output = stdout,
                 Error = stderr,
                 EnableDefaultExceptionHandler = false,
+                // Main turns Ctrl+C and SIGTERM into the token, so each verb reports what it has before exiting.
+                ProcessTerminationTimeout = null,
             }, cancellationToken);
         }
         catch (UsageException ex)
         {
-            await stderr.WriteLineAsync("error: " + ex.Message);
+            await stderr.WriteLineAsync(CommandLineErrors.Line(ex.Message));
             return BadInput;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await stderr.WriteLineAsync("error: canceled");
-            return BadInput;
+            await stderr.WriteLineAsync(CommandLineErrors.Line("interrupted"));
+            return Interrupted;
         }
+    }
+
+    /// <summary>
+    /// The first parse error only (a later one is often a consequence of it), except that a verb which does not
+    /// exist is named with the closest verbs instead of "Required command was not provided".
+    /// </summary>
+    private static string ParseErrorLine(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        if (command.Subcommands.Count > 0)
+        {
+            var verbs = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToList();
+            var token = parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-'));
+            return token is not null
+                ? CommandLineErrors.UnknownVerb(token, verbs)
+                : CommandLineErrors.Parse($"name a command: {string.Join(", ", verbs)}");
+        }
+        return CommandLineErrors.Parse(parsed.Errors[0].Message);
     }
 }
 

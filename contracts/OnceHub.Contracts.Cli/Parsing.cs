@@ -34,6 +34,17 @@ internal static partial class Parsing
         return TimeSpan.FromSeconds(seconds);
     }
 
+    /// <summary>A plain decimal number (its range is checked where the flag is used).</summary>
+    public static double Number(string flag, string text)
+    {
+        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+            || !double.IsFinite(value))
+        {
+            throw new UsageException($"{flag}: '{Printable(text)}' is not a number");
+        }
+        return value;
+    }
+
     public static long UnixSeconds(string flag, string text)
     {
         if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value))

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
@@ -12,15 +13,16 @@ namespace OnceHub.Contracts.Receiver;
 /// <c>receiver quarantine list|show|replay|delete --store sqlite:PATH</c> looks after what it set aside
 /// (<c>--db PATH</c> is short for <c>--store sqlite:PATH</c>). The secrets may come from the environment instead,
 /// read as the library reads them (ONCEHUB_WEBHOOK_SECRETS, comma-separated, or ONCEHUB_WEBHOOK_SECRET), which
-/// keeps them out of process listings. Exit codes: 0 done, 1 a replay did not get its event processed, 2 bad input.
+/// keeps them out of process listings. Exit codes are <see cref="ExitCodes"/>': 1 when an entry is missing or a
+/// replay did not get its event processed.
 /// </summary>
 public static class ReceiverProgram
 {
     public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
-    private const int Ok = 0;
-    private const int Failed = 1;
-    private const int Usage = 2;
+    private const int Ok = ExitCodes.Ok;
+    private const int Failed = ExitCodes.Failed;
+    private const int Usage = ExitCodes.BadInput;
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
@@ -32,11 +34,8 @@ public static class ReceiverProgram
         if (parsed.Errors.Count > 0)
         {
             // System.CommandLine answers parse errors with 1; bad input is 2 here, as in every command of this project.
-            foreach (var error in parsed.Errors)
-            {
-                await stderr.WriteLineAsync("error: " + error.Message);
-            }
-            await stderr.WriteLineAsync("(see --help)");
+            // The first error only: a later one is often a consequence of it.
+            await stderr.WriteLineAsync(CommandLineErrors.Parse(parsed.Errors[0].Message));
             return Usage;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
@@ -63,6 +62,10 @@ public static class ReceiverProgram
             }
         });
         var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) or sqlite:PATH (a file, kept across restarts)");
+        var verbose = new Option<bool>("--verbose", "-v")
+        {
+            Description = "Also log ASP.NET Core's own lines (request start and end, routing); by default one line per delivery",
+        };
         var account = new Option<string>("--account")
         {
             Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
@@ -74,7 +77,7 @@ public static class ReceiverProgram
             acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
             """)
         {
-            port, secret, serveDb, account,
+            port, secret, serveDb, account, verbose,
         };
         VersionAction.Use(root, typeof(ReceiverProgram).Assembly);
         root.SetAction(async (parse, ct) =>
@@ -101,7 +104,7 @@ public static class ReceiverProgram
                     await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
                 }
                 return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
-                    stdout, stderr, ct);
+                    stdout, stderr, parse.GetValue(verbose), ct);
             }
             if (secrets.Count == 0)
             {
@@ -112,7 +115,7 @@ public static class ReceiverProgram
                 return await FailAsync(stderr, $"a webhook secret is required: --secret S, {OnceHubWebhookOptions.SecretsVariable} (comma-separated) or {SecretVariable}");
             }
             return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
-                stdout, stderr, ct);
+                stdout, stderr, parse.GetValue(verbose), ct);
         });
 
         var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
@@ -140,7 +143,7 @@ public static class ReceiverProgram
         {
             if (await store.GetQuarantinedAsync(parse.GetValue(showId)) is not { } entry)
             {
-                stderr.WriteLine($"error: no quarantine entry {parse.GetValue(showId)}");
+                stderr.WriteLine(CommandLineErrors.Line($"no quarantine entry {parse.GetValue(showId)}"));
                 return Failed;
             }
             stdout.Flush();
@@ -177,7 +180,7 @@ public static class ReceiverProgram
         {
             if (!await store.DeleteQuarantinedAsync(parse.GetValue(deleteId)))
             {
-                stderr.WriteLine($"error: no quarantine entry {parse.GetValue(deleteId)}");
+                stderr.WriteLine(CommandLineErrors.Line($"no quarantine entry {parse.GetValue(deleteId)}"));
                 return Failed;
             }
             stdout.WriteLine($"deleted quarantine entry {parse.GetValue(deleteId)}");
@@ -253,13 +256,13 @@ public static class ReceiverProgram
     {
         if (!where.IsDurable)
         {
-            stderr.WriteLine($"error: --store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH");
+            stderr.WriteLine(CommandLineErrors.Line($"--store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH"));
             return Usage;
         }
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
         if (where.SqlitePath is { } path && !File.Exists(path))
         {
-            stderr.WriteLine($"error: --store: no such file '{path}'");
+            stderr.WriteLine(CommandLineErrors.Line($"--store: no such file '{path}'"));
             return Usage;
         }
         try
@@ -269,18 +272,22 @@ public static class ReceiverProgram
         }
         catch (SqliteException ex)
         {
-            stderr.WriteLine($"error: --store: '{where.SqlitePath}' is not a receiver database ({ex.Message})");
+            stderr.WriteLine(CommandLineErrors.Line($"--store: '{where.SqlitePath}' is not a receiver database ({ex.Message})"));
             return Usage;
         }
     }
 
-    private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, bool verbose, CancellationToken ct)
     {
-        // Logs go to stderr, so stdout carries only the listening line and the final counts.
+        // Logs go to stderr, so stdout carries only the listening line and the final counts. ASP.NET Core's own
+        // request lines (about four per request) only with --verbose: the receiver's one line per delivery says it all.
         using var logging = LoggerFactory.Create(b => b
             .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace)
             .AddSimpleConsole(c => c.SingleLine = true)
-            .SetMinimumLevel(LogLevel.Information));
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft.AspNetCore", verbose ? LogLevel.Information : LogLevel.Warning)
+            // A start that fails (a port in use) is reported below in one line, not as the host's stack trace.
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None));
         ReferenceReceiver receiver;
         try
         {
@@ -312,7 +319,7 @@ public static class ReceiverProgram
 
     private static async Task<int> FailAsync(TextWriter stderr, string message)
     {
-        await stderr.WriteLineAsync("error: " + message);
+        await stderr.WriteLineAsync(CommandLineErrors.Line(message));
         return Usage;
     }
 }

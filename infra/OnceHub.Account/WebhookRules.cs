@@ -19,6 +19,13 @@ public static class WebhookRules
     private const int IdRandomLength = 12;
     private const int MaxEchoedLength = 40;
 
+    /// <summary>The shape of a webhook id, as <see cref="IsWellFormedId"/> checks it.</summary>
+    public const string IdRule = "WHK- and 1 to 64 letters or digits";
+
+    /// <summary>True for an id in OnceHub's shape; one of another shape cannot name any webhook.</summary>
+    public static bool IsWellFormedId(string? id) =>
+        id is { Length: > 4 and <= 68 } && id.StartsWith(IdPrefix, StringComparison.Ordinal) && id[IdPrefix.Length..].All(char.IsAsciiLetterOrDigit);
+
     /// <summary>
     /// Checks a create request. Repeated events are accepted and de-duplicated, keeping each name's
     /// first occurrence, so the stored list is the request's order without repeats.

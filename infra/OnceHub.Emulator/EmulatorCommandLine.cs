@@ -3,6 +3,7 @@ using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using OnceHub.Account;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Emulator.LocalDelivery;
 using OnceHub.LocalDelivery;
 
@@ -16,10 +17,8 @@ public static class EmulatorCommandLine
 {
     public const string ApiKeyVariable = ApiAuthentication.KeyVariable;
 
-    /// <summary>Bad input (unknown flag, bad value, missing key). System.CommandLine's own default is 1.</summary>
-    public const int BadInputExitCode = 2;
-
-    private const string Name = "oncehub-emulator";
+    /// <summary>Bad input (unknown flag, bad value, missing key, a port in use). System.CommandLine's own default is 1.</summary>
+    public const int BadInputExitCode = ExitCodes.BadInput;
 
     /// <summary>Options, or an error line; both null means help or the version was asked for.</summary>
     public static (EmulatorOptions? Options, string? Error) Parse(IReadOnlyList<string> args, string? apiKeyFromEnvironment)
@@ -47,12 +46,9 @@ public static class EmulatorCommandLine
         var result = flags.Root.Parse(args);
         if (result.Errors.Count > 0 && result.Action is ParseErrorAction)
         {
-            // One line per problem on stderr and exit 2, instead of System.CommandLine's help dump and 1.
-            foreach (var problem in result.Errors)
-            {
-                await error.WriteLineAsync($"{Name}: {problem.Message} (try --help)");
-            }
-
+            // One line on stderr and exit 2, instead of System.CommandLine's help dump and 1; the first error only,
+            // as a later one is often a consequence of it.
+            await error.WriteLineAsync(CommandLineErrors.Parse(result.Errors[0].Message));
             return BadInputExitCode;
         }
 

@@ -1,3 +1,4 @@
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Emulator;
 
 // Command line: see README.md next to this file, or --help.
@@ -12,11 +13,12 @@ static async Task<int> RunAsync(EmulatorOptions options, CancellationToken ct)
         // The one line a launcher waits for.
         Console.WriteLine(server.BaseUrl);
         await server.WaitForShutdownAsync(ct);
-        return 0;
+        return ExitCodes.Ok;
     }
     catch (Exception ex) when (ex is IOException or ArgumentException or OnceHub.Account.AccountStoreException)
     {
-        Console.Error.WriteLine($"oncehub-emulator: {ex.Message}");
-        return 1;
+        // A port in use, an unreadable account folder: the command line asked for what cannot be, so bad input.
+        Console.Error.WriteLine(CommandLineErrors.Line(ex.Message));
+        return ExitCodes.BadInput;
     }
 }

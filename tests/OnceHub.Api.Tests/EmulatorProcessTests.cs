@@ -14,8 +14,25 @@ public sealed class EmulatorProcessTests
         await process.WaitForExitAsync();
 
         Assert.Equal(2, process.ExitCode);
-        Assert.Equal("oncehub-emulator: --rate-limit must be a positive number of requests per second (try --help)", stderr.TrimEnd());
+        Assert.Equal("error: --rate-limit must be a positive number of requests per second (see --help)", stderr.TrimEnd());
         Assert.Empty(stdout);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_one_line_and_exit_2()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        using var process = EmulatorProcess.Start(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--api-key", "k"]);
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.StartsWith("error: ", line, StringComparison.Ordinal);
+        Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), line, StringComparison.Ordinal);
     }
 
     [Theory]

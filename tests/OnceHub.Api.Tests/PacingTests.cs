@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OnceHub.Emulator;
+using OnceHub.TestSupport;
 using Xunit.Abstractions;
 
 namespace OnceHub.Api.Tests;
@@ -42,21 +43,39 @@ public sealed class PacingTests(ITestOutputHelper output)
     [Fact]
     public async Task A_429_holds_off_the_other_callers_for_its_retry_after()
     {
+        var time = new RetryWaitWatch();
         await using var h = await Harness.StartAsync(
-            output, client: o => o with { RequestsPerSecond = 100, TimeProvider = TimeProvider.System });
+            output, client: o => o with { RequestsPerSecond = 100, TimeProvider = time });
         h.Server.Faults.FailNext(1, 429, retryAfter: "2");
 
         var clock = Stopwatch.StartNew();
         var first = h.Client.ListAsync();
         // The second call starts while the first waits out its 429.
-        await Task.Delay(TimeSpan.FromMilliseconds(400));
+        await time.RetryWaitStarted.WaitAsync(Deadline.Seconds(10));
         Assert.Equal(1, h.Server.RequestCount);
         await h.Client.ListAsync();
         var secondDone = clock.Elapsed;
         await first;
 
-        h.Report("429 with Retry-After: 2, a second call 0.4 s later");
+        h.Report("429 with Retry-After: 2, a second call once the first waits it out");
         Assert.True(secondDone >= TimeSpan.FromSeconds(1.8), $"the second call went through after {secondDone.TotalSeconds:0.00} s, inside the pause");
         Assert.Equal(["GET /v2/webhooks?limit=100 -> 429", "GET /v2/webhooks?limit=100 -> 200", "GET /v2/webhooks?limit=100 -> 200"], h.Server.Requests);
+    }
+}
+
+/// <summary>The real clock, telling when the client starts waiting out a Retry-After (a timer of a second or more).</summary>
+internal sealed class RetryWaitWatch : TimeProvider
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task RetryWaitStarted => _started.Task;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        if (dueTime >= TimeSpan.FromSeconds(1) && dueTime != Timeout.InfiniteTimeSpan)
+        {
+            _started.TrySetResult();
+        }
+        return base.CreateTimer(callback, state, dueTime, period);
     }
 }

@@ -48,6 +48,64 @@ public sealed class CliTests : IDisposable
         Assert.Equal("", run.Out);
     }
 
+    [Theory]
+    [InlineData("verfy", "error: unknown command 'verfy'; did you mean 'verify'? (see --help)")]
+    [InlineData("deliver", "error: unknown command 'deliver'; did you mean 'deliveries'? (see --help)")]
+    [InlineData("zzzzzzzzzz", "error: unknown command 'zzzzzzzzzz' (see --help)")]
+    public async Task An_unknown_verb_is_named_with_the_closest_verbs(string verb, string expected)
+    {
+        var run = await RunAsync(verb);
+        AssertOneLineError(run);
+        Assert.Equal(expected, run.Err.TrimEnd());
+    }
+
+    [Theory]
+    [InlineData("--time-scale", "error: --time-scale: 'abc' is not a number (see --help)")]
+    [InlineData("--attempt-timeout", "error: --attempt-timeout: 'abc' is not a number (see --help)")]
+    public async Task A_word_where_a_number_belongs_is_named_without_dotnet_type_names(string flag, string expected)
+    {
+        var run = await RunAsync("trigger", "booking.scheduled", flag, "abc");
+        AssertOneLineError(run);
+        Assert.Equal(expected, run.Err.TrimEnd());
+    }
+
+    [Fact]
+    public async Task A_group_without_its_verb_lists_its_verbs()
+    {
+        var run = await RunAsync("webhooks", "enabel", "WHK-A");
+        AssertOneLineError(run);
+        Assert.Equal("error: unknown command 'enabel'; did you mean 'enable'? (see --help)", run.Err.TrimEnd());
+    }
+
+    [Fact]
+    public async Task Verify_interrupted_prints_the_table_writes_the_report_with_unfinished_checks_skipped_and_exits_130()
+    {
+        await using var receiver = await TestReceiver.StartAsync(async (http, _) =>
+        {
+            await Task.Delay(Timeout.Infinite, http.RequestAborted);
+            return 200;
+        });
+        var report = Path.Combine(_dir, "interrupted.xml");
+        using var interrupt = new CancellationTokenSource();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var running = new CliApp(stdout, stderr).RunAsync(
+            ["verify", "--target", receiver.Url.ToString(), "--secret", "s3cret", "--events", "booking.scheduled,booking.canceled", "--timeout", "30", "--report", report],
+            interrupt.Token);
+        Assert.True(await OnceHub.TestSupport.Eventually.HoldsWithinAsync(() => !receiver.Requests.IsEmpty, TimeSpan.FromSeconds(20)));
+        await interrupt.CancelAsync();
+        var exit = await running.WaitAsync(OnceHub.TestSupport.Deadline.Seconds(20));
+
+        Assert.Equal(CliApp.Interrupted, exit);
+        Assert.Contains("booking.canceled", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("INTERRUPTED: 16 checks, 0 failed, 16 not tried", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains("verify: interrupted", stderr.ToString(), StringComparison.Ordinal);
+        var root = XDocument.Load(report).Root!;
+        Assert.Equal("16", root.Attribute("skipped")!.Value);
+        Assert.Equal("0", root.Attribute("failures")!.Value);
+        Assert.All(root.Descendants("skipped"), s => Assert.Equal("interrupted before it finished", s.Attribute("message")!.Value));
+    }
+
     [Fact]
     public async Task Verify_without_target_checks_the_bundled_receiver_and_exits_0()
     {

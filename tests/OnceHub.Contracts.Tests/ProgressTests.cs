@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using OnceHub.TestSupport;
 using OnceHub.Contracts.Cli.Output;
 using Spectre.Console.Testing;
 
@@ -16,9 +17,9 @@ public class ProgressTests
         var run = new TaskCompletionSource();
 
         var follow = progress.FollowAsync(run.Task);
-        await Task.Delay(300);
+        await WaitForAsync(() => console.Output.Contains("verify: 0/84 checks done", StringComparison.Ordinal));
         progress.Report(42, 84);
-        await Task.Delay(300);
+        await WaitForAsync(() => console.Output.Contains("verify: 42/84 checks done", StringComparison.Ordinal));
         run.SetResult();
         await follow;
 
@@ -65,12 +66,6 @@ public class ProgressTests
         Assert.Equal("", console.Output);
     }
 
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-        Assert.True(condition());
-    }
+    private static async Task WaitForAsync(Func<bool> condition) =>
+        Assert.True(await Eventually.HoldsWithinAsync(condition, TimeSpan.FromSeconds(10)));
 }

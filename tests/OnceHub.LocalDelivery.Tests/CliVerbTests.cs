@@ -149,4 +149,23 @@ public class CliVerbTests
         Assert.Contains("no webhook of the account is subscribed to conversation.abandoned", stderr, StringComparison.Ordinal);
         Assert.Equal(0, receiver.Count);
     }
+
+    [Fact]
+    public async Task A_malformed_id_is_bad_input_and_a_well_formed_one_that_is_missing_is_not_found()
+    {
+        using var account = new TempAccount();
+        account.Add("bookings", "http://127.0.0.1:9/b", "booking");
+        var folder = "file:" + account.Folder;
+
+        var resendGarbage = await Run("resend", "garbage", "--account", folder);
+        var resendMissing = await Run("resend", "EVNT-NOPE", "--account", folder);
+        var enableGarbage = await Run("webhooks", "enable", "garbage", "--account", folder);
+        var enableMissing = await Run("webhooks", "enable", "WHK-NOPE", "--account", folder);
+
+        Assert.Equal((CliApp.BadInput, "error: EVENT_ID: 'garbage' is not an event id (EVNT- and 1 to 128 letters or digits)"), (resendGarbage.Exit, resendGarbage.Err.TrimEnd()));
+        Assert.Equal(CliApp.Failed, resendMissing.Exit);
+        Assert.StartsWith("error: No event 'EVNT-NOPE'", resendMissing.Err, StringComparison.Ordinal);
+        Assert.Equal((CliApp.BadInput, "error: ID: 'garbage' is not a webhook id (WHK- and 1 to 64 letters or digits)"), (enableGarbage.Exit, enableGarbage.Err.TrimEnd()));
+        Assert.Equal((CliApp.Failed, "error: no webhook 'WHK-NOPE' in the account"), (enableMissing.Exit, enableMissing.Err.TrimEnd()));
+    }
 }

@@ -3,10 +3,13 @@ namespace OnceHub.TestSupport;
 /// <summary>Waiting, bounded, for what happens off the test's thread (a background check, another process).</summary>
 public static class Eventually
 {
-    /// <summary>Polls <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> passes; whether it held.</summary>
+    /// <summary>
+    /// Polls <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> (a quiet machine's,
+    /// stretched by <see cref="Deadline.Scale"/>) passes; whether it held.
+    /// </summary>
     public static async Task<bool> HoldsWithinAsync(Func<bool> condition, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
+        var deadline = DateTime.UtcNow + Deadline.Of(timeout);
         while (!condition())
         {
             if (DateTime.UtcNow >= deadline)

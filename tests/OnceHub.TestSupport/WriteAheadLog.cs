@@ -20,10 +20,10 @@ public static class WriteAheadLog
 
     /// <summary>
     /// Runs <paramref name="round"/> without pause on <paramref name="workers"/> tasks, so that the database's
-    /// writer always has a transaction coming, and reads <see cref="RestartCount"/> after 0.5 s (the log exists
-    /// and the load is steady) and again 3.5 s later. Returns both counts and how many rounds ran.
+    /// writer always has a transaction coming, and reads <see cref="RestartCount"/> once the log exists and again
+    /// until it has risen by <paramref name="restarts"/> or a deadline (<see cref="Deadline"/>-scaled) passes. Returns both counts and how many rounds ran.
     /// </summary>
-    public static async Task<(uint Before, uint After, int Rounds)> RestartsUnderLoadAsync(string databasePath, int workers, Func<Task> round)
+    public static async Task<(uint Before, uint After, int Rounds)> RestartsUnderLoadAsync(string databasePath, int workers, Func<Task> round, int restarts = 1)
     {
         using var stop = new CancellationTokenSource();
         var rounds = 0;
@@ -35,12 +35,18 @@ public static class WriteAheadLog
                 Interlocked.Increment(ref rounds);
             }
         })).ToArray();
-        await Task.Delay(500);
-        var before = RestartCount(databasePath);
-        await Task.Delay(3500);
-        var after = RestartCount(databasePath);
-        await stop.CancelAsync();
-        await Task.WhenAll(load);
-        return (before, after, rounds);
+        try
+        {
+            await Eventually.HoldsWithinAsync(() => Volatile.Read(ref rounds) > workers && File.Exists(databasePath + "-wal"), TimeSpan.FromSeconds(30));
+            var before = RestartCount(databasePath);
+            var after = before;
+            await Eventually.HoldsWithinAsync(() => (after = RestartCount(databasePath)) - before >= restarts, TimeSpan.FromSeconds(30));
+            return (before, after, Volatile.Read(ref rounds));
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+        }
     }
 }

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using OnceHub.Account;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.LocalDelivery;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -19,6 +22,8 @@ internal static class LocalAccountOptions
     public static Option<double?> TimeScale() => new("--time-scale")
     {
         Description = "run the retry schedule N times faster (35 s take 35/N s)",
+        HelpName = "N",
+        CustomParser = r => CommonOptions.Parse<double?>(r, "--time-scale", static v => Parsing.Number("--time-scale", v)),
     };
 
     public static Option<bool> VirtualTime() => new("--virtual-time")
@@ -30,6 +35,8 @@ internal static class LocalAccountOptions
     {
         Description = "seconds one attempt may take (OnceHub documents none; default " +
             OnceHub.Contracts.Delivery.DeliveryOptions.DefaultAttemptTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture) + ", an assumption)",
+        HelpName = "SECONDS",
+        CustomParser = r => CommonOptions.Parse<double?>(r, "--attempt-timeout", static v => Parsing.Number("--attempt-timeout", v)),
     };
 
     /// <summary>The account folder from <c>file:PATH</c>, or an error naming the rule.</summary>
@@ -79,6 +86,16 @@ internal static class LocalAccountOptions
         return seconds is { } limit ? options with { AttemptTimeout = TimeSpan.FromSeconds(limit) } : options;
     }
 
+    /// <summary>An event id as typed; one of another shape is bad input (exit 2), not an event that is missing (exit 1).</summary>
+    public static string EventId(string what, string text) => EventIds.IsUsable(text)
+        ? text
+        : throw new UsageException($"{what}: '{Parsing.Printable(text)}' is not an event id ({EventIds.Rule})");
+
+    /// <summary>A webhook id as typed; one of another shape is bad input (exit 2), not a webhook that is missing (exit 1).</summary>
+    public static string WebhookId(string what, string text) => WebhookRules.IsWellFormedId(text)
+        ? text
+        : throw new UsageException($"{what}: '{Parsing.Printable(text)}' is not a webhook id ({WebhookRules.IdRule})");
+
     /// <summary>Runs a verb's body, turning the local delivery's expected failures into one line and an exit code.</summary>
     public static async Task<int> GuardAsync(ParseResult parse, Func<TextWriter, TextWriter, Task<int>> body)
     {
@@ -90,19 +107,19 @@ internal static class LocalAccountOptions
         }
         catch (PayloadOverrideException ex)
         {
-            await error.WriteLineAsync("error: " + ex.Message);
+            await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
             return CliApp.BadInput;
         }
         catch (Exception ex) when (ex is LocalDeliveryException or OnceHub.Account.AccountStoreException)
         {
-            await error.WriteLineAsync("error: " + ex.Message);
+            await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
             return CliApp.Failed;
         }
         catch (OperationCanceledException)
         {
             // Ctrl+C: whatever is pending stays pending in the account's store.
-            await error.WriteLineAsync("canceled");
-            return CliApp.Failed;
+            await error.WriteLineAsync(CommandLineErrors.Line("interrupted; what is pending stays pending in the account"));
+            return CliApp.Interrupted;
         }
     }
 

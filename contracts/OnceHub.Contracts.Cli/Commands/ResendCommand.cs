@@ -28,8 +28,10 @@ internal static class ResendCommand
                 await error.WriteLineAsync("error: " + (problem ?? timeProblem));
                 return CliApp.BadInput;
             }
+            var id = LocalAccountOptions.EventId("EVENT_ID", parse.GetValue(eventId)!);
+            var webhook = parse.GetValue(webhookId) is { } w ? LocalAccountOptions.WebhookId("--webhook", w) : null;
             using var deliverer = LocalDeliverer.OpenFolder(folder, options);
-            var result = FanOutJson.From(await deliverer.ResendAsync(parse.GetValue(eventId)!, parse.GetValue(webhookId), ct));
+            var result = FanOutJson.From(await deliverer.ResendAsync(id, webhook, ct));
             await output.WriteLineAsync($"{result.EventId} {result.Type} resent -> {result.Webhooks.Count} webhook(s)");
             foreach (var line in result.Lines())
             {

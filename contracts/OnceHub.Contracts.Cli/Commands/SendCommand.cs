@@ -35,10 +35,14 @@ internal static class SendCommand
             Description = "keep the payload's own event id and creation_time (and exact bytes), e.g. to resend on purpose; "
                 + "by default each send gets a fresh id and creation_time, since a receiver acknowledges a repeated id without processing it",
         };
+        var verbose = new Option<bool>("--verbose", "-v")
+        {
+            Description = "print the request (method, URL, headers with the signature's s= redacted, body size) and its answer",
+        };
         var command = new Command("send", "Deliver one event, signed now, with OnceHub's headers; print the answer's status, time and first bytes. "
             + "Exit 0 on a 2xx, 1 otherwise.")
         {
-            eventName, target, secret, timeout, file, sameId,
+            eventName, target, secret, timeout, file, sameId, verbose,
         };
         command.SetAction(async (parsed, ct) =>
         {
@@ -52,7 +56,12 @@ internal static class SendCommand
             {
                 payload = Fresh(payload);
             }
-            using var engine = new DeliveryEngine(new DeliveryOptions { AttemptTimeout = CommonOptions.TimeoutValue(parsed, timeout) });
+            var error = parsed.InvocationConfiguration.Error;
+            using var engine = new DeliveryEngine(new DeliveryOptions
+            {
+                AttemptTimeout = CommonOptions.TimeoutValue(parsed, timeout),
+                Trace = parsed.GetValue(verbose) ? text => error.WriteLine($"[{type.Name}]\n{text}") : null,
+            });
             var result = await engine.SendAsync(url, payload, new WebhookSigner(key), ct);
             await parsed.InvocationConfiguration.Output.WriteLineAsync(
                 $"{type.Name} {EventId(payload)} -> {ContractSuite.DisplayTarget(url)}: {result.Evidence()}");

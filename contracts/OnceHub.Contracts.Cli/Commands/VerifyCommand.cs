@@ -43,7 +43,7 @@ internal static class VerifyCommand
         var command = new Command("verify", "Prove a receiver endpoint honours OnceHub's webhook contract. Per event:"
             + string.Concat(ContractChecks.All.Select(c => $"\n  {c.Name,-18} {c.Meaning}"))
             + "\nThe run is bounded: checks still waiting when timeout x (requests / concurrency + 2), at least 5 s, has passed fail."
-            + "\nExit 0 when every check holds, 1 otherwise, 2 for bad input.")
+            + "\nExit 0 when every check holds, 1 otherwise, 2 for bad input, 130 when interrupted (the table and report show what finished).")
         {
             target, secret, timeout, events, concurrency, report, verbose,
         };
@@ -110,6 +110,12 @@ internal static class VerifyCommand
                 {
                     ReportFile.Write(reportPath, result);
                     await error.WriteLineAsync($"verify: JUnit report written to {reportPath}");
+                }
+                if (result.Interrupted)
+                {
+                    await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"verify: interrupted; {result.SkippedCount} check(s) not finished are marked skipped"));
+                    return CliApp.Interrupted;
                 }
                 return result.Passed ? CliApp.Ok : CliApp.Failed;
             }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnceHub.Account;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.LocalDelivery;
 
 namespace OnceHub.Contracts.Cli.Commands;
@@ -20,7 +21,7 @@ internal static class WebhooksCommand
         {
             if (Open(parse, listAccount, out var problem) is not var (webhooks, store))
             {
-                await error.WriteLineAsync("error: " + problem);
+                await error.WriteLineAsync(CommandLineErrors.Line(problem!));
                 return CliApp.BadInput;
             }
             using (store)
@@ -51,15 +52,15 @@ internal static class WebhooksCommand
         {
             if (Open(parse, enableAccount, out var problem) is not var (webhooks, store))
             {
-                await error.WriteLineAsync("error: " + problem);
+                await error.WriteLineAsync(CommandLineErrors.Line(problem!));
                 return CliApp.BadInput;
             }
             using (store)
             {
-                var webhookId = parse.GetValue(id)!;
+                var webhookId = LocalAccountOptions.WebhookId("ID", parse.GetValue(id)!);
                 if (!webhooks.Get(webhookId).IsSuccess)
                 {
-                    await error.WriteLineAsync($"error: no webhook '{webhookId}' in the account");
+                    await error.WriteLineAsync(CommandLineErrors.Line($"no webhook '{webhookId}' in the account"));
                     return CliApp.Failed;
                 }
                 await output.WriteLineAsync(store.Enable(webhookId)

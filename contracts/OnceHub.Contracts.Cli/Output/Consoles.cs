@@ -5,7 +5,7 @@ namespace OnceHub.Contracts.Cli.Output;
 /// <summary>Spectre consoles over the invocation's writers, so tests capture what users see.</summary>
 internal static class Consoles
 {
-    /// <summary>Width used when the output is not a terminal (CI logs, files): wide enough that a table never wraps.</summary>
+    /// <summary>Width used when the output is not a terminal (CI logs, files) and COLUMNS is not set: wide enough that a table never wraps.</summary>
     public const int LogWidth = 240;
 
     /// <summary>True when <paramref name="writer"/> is this process's console and that console is a terminal.</summary>
@@ -25,7 +25,8 @@ internal static class Consoles
         });
         if (!terminal)
         {
-            console.Profile.Width = LogWidth;
+            // COLUMNS, when set, is the width the reader will look at the output in (a pager, a narrow window).
+            console.Profile.Width = int.TryParse(CliEnvironment.Get("COLUMNS"), out var columns) && columns is >= 40 and <= 1000 ? columns : LogWidth;
         }
         return console;
     }

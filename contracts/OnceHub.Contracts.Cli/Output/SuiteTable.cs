@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using OnceHub.Contracts.Suite;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace OnceHub.Contracts.Cli.Output;
 
@@ -8,12 +10,44 @@ namespace OnceHub.Contracts.Cli.Output;
 /// A run's report for people: one row per event and one column per check, named as in
 /// <see cref="ContractChecks"/>; short cells, then the failures with their evidence, then the verdict.
 /// </summary>
-internal static class SuiteTable
+internal static partial class SuiteTable
 {
+    [GeneratedRegex(@" in [0-9]+ ms", RegexOptions.CultureInvariant)]
+    private static partial Regex AnswerTime();
+
     public static void Write(IAnsiConsole console, TextWriter output, SuiteReport report)
     {
         output.WriteLine($"OnceHub webhook contract: {report.Target} (timeout {Seconds(report.Timeout)})");
         output.WriteLine();
+        console.Write(console.Profile.Width >= WideWidth(report) ? Wide(report) : Narrow(report));
+
+        var notPassed = report.Checks.Where(c => !c.Passed).ToList();
+        if (notPassed.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine("Failures:");
+            // The same outcome for several events (a receiver that refuses everything) is written once, with its
+            // events; answer times differ from one request to the next, so they are left out of the comparison.
+            foreach (var same in notPassed.GroupBy(f => (f.Check, f.Status, Detail: AnswerTime().Replace(f.Detail, ""))))
+            {
+                var events = same.Select(f => f.Event).ToList();
+                var (where, detail) = events.Count == 1 ? (events[0], same.First().Detail)
+                    : events.Count == report.Events.Count ? ("every event", same.Key.Detail)
+                    : ($"{events.Count} events ({string.Join(", ", events)})", same.Key.Detail);
+                output.WriteLine($"  {where} {same.Key.Check}{(same.Key.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {detail}");
+            }
+        }
+        output.WriteLine();
+        output.WriteLine($"{ContractChecks.Accepted} shows the attempt and simulated offset on OnceHub's retry schedule at which the event got through.");
+        var stopped = report.DeadlineReached ? " (stopped at the run's deadline)" : "";
+        var skipped = report.SkippedCount > 0 ? $", {report.SkippedCount} not tried" : "";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{(report.Interrupted ? "INTERRUPTED" : report.Passed ? "PASS" : "FAIL")}: {report.CheckCount} checks, {report.FailureCount} failed{skipped}, {report.WallTime.TotalSeconds:0.00} s{stopped}"));
+    }
+
+    /// <summary>One column per check: what a wide terminal or a log shows.</summary>
+    private static Table Wide(SuiteReport report)
+    {
         var table = new Table().Border(TableBorder.Simple).AddColumn("event");
         foreach (var check in ContractChecks.All)
         {
@@ -23,31 +57,50 @@ internal static class SuiteTable
         {
             table.AddRow([new Text(e.Event.Name), .. e.Checks.Select(Cell)]);
         }
-        console.Write(table);
-
-        var notPassed = report.Checks.Where(c => !c.Passed).ToList();
-        if (notPassed.Count > 0)
-        {
-            output.WriteLine();
-            output.WriteLine("Failures:");
-            foreach (var f in notPassed)
-            {
-                output.WriteLine($"  {f.Event} {f.Check}{(f.Status == CheckStatus.Skipped ? " (skipped)" : "")}: {f.Detail}");
-            }
-        }
-        output.WriteLine();
-        output.WriteLine($"{ContractChecks.Accepted} shows the attempt and simulated offset on OnceHub's retry schedule at which the event got through.");
-        var stopped = report.DeadlineReached ? " (stopped at the run's deadline)" : "";
-        var skipped = report.SkippedCount > 0 ? $", {report.SkippedCount} not tried" : "";
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{(report.Passed ? "PASS" : "FAIL")}: {report.CheckCount} checks, {report.FailureCount} failed{skipped}, {report.WallTime.TotalSeconds:0.00} s{stopped}"));
+        return table;
     }
 
-    private static Text Cell(CheckResult c) => c.Status switch
+    /// <summary>
+    /// For a narrow terminal: per event, "ok" or the checks that did not pass with their short result; the column
+    /// of results wraps between checks, so no name is cut.
+    /// </summary>
+    private static Table Narrow(SuiteReport report)
     {
-        CheckStatus.Passed => new Text("ok " + c.Summary, new Style(Color.Green)),
-        CheckStatus.Skipped => new Text("skip", new Style(Color.Yellow)),
-        _ => new Text("FAIL " + c.Summary, new Style(Color.Red)),
+        var table = new Table().Border(TableBorder.Simple).AddColumn("event", c => c.NoWrap()).AddColumn("checks");
+        foreach (var e in report.Events)
+        {
+            var notPassed = e.Checks.Where(c => !c.Passed).ToList();
+            IRenderable result = notPassed.Count == 0
+                ? new Text($"ok ({e.Checks.Count})", new Style(Color.Green))
+                : new Rows(notPassed.Select(c => new Text($"{c.Check}: {CellText(c)}", CellStyle(c))));
+            table.AddRow(new Text(e.Event.Name), result);
+        }
+        return table;
+    }
+
+    /// <summary>The width the one-column-per-check table needs: each column's widest text plus Spectre's padding and border.</summary>
+    private static int WideWidth(SuiteReport report)
+    {
+        var eventWidth = report.Events.Select(e => e.Event.Name.Length).Append("event".Length).Max();
+        var checkWidths = ContractChecks.All.Select((check, i) => report.Events
+            .Select(e => CellText(e.Checks[i]).Length).Append(check.Name.Length).Max());
+        return eventWidth + checkWidths.Sum() + (3 * (ContractChecks.All.Count + 1)) + 1;
+    }
+
+    private static Text Cell(CheckResult c) => new(CellText(c), CellStyle(c));
+
+    private static string CellText(CheckResult c) => c.Status switch
+    {
+        CheckStatus.Passed => "ok " + c.Summary,
+        CheckStatus.Skipped => c.Summary == "interrupted" ? "interrupted" : "skip",
+        _ => "FAIL " + c.Summary,
+    };
+
+    private static Style CellStyle(CheckResult c) => c.Status switch
+    {
+        CheckStatus.Passed => new Style(Color.Green),
+        CheckStatus.Skipped => new Style(Color.Yellow),
+        _ => new Style(Color.Red),
     };
 
     private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + " s";

@@ -44,6 +44,13 @@ public sealed class DeliveryOptions
     public int? MaxConcurrentRequests { get; init; }
 
     /// <summary>
+    /// Once this many attempts in a row to one receiver (origin) timed out, later attempts to it are not sent: they
+    /// end at once as timeouts whose evidence says so, so a receiver that never answers is judged in a few timeouts
+    /// instead of one per request (null: every attempt is sent). An answer of any status starts the count again.
+    /// </summary>
+    public int? StopAfterTimeoutsInARow { get; init; }
+
+    /// <summary>
     /// Receives each attempt, request and answer, as a few lines of text (verbose mode). The signature's
     /// <c>s=</c> is redacted: a valid signature could be replayed within the receiver's tolerance.
     /// </summary>
@@ -79,6 +86,8 @@ public sealed class DeliveryEngine : IDisposable
     private readonly DeliveryOptions _options;
     // Per origin (scheme, host, port): whether its connections may be reused, once its first answer says.
     private readonly ConcurrentDictionary<string, Task<bool>> _reusable = new(StringComparer.OrdinalIgnoreCase);
+    // Per origin: how many attempts in a row timed out (see DeliveryOptions.StopAfterTimeoutsInARow).
+    private readonly ConcurrentDictionary<string, int> _timeoutsInARow = new(StringComparer.OrdinalIgnoreCase);
 
     public DeliveryEngine(DeliveryOptions? options = null)
     {
@@ -86,6 +95,10 @@ public sealed class DeliveryEngine : IDisposable
         if (_options.AttemptTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "the attempt timeout must be positive");
+        }
+        if (_options.StopAfterTimeoutsInARow is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "the timeouts in a row before giving up must be at least 1");
         }
         if (_options.MaxConcurrentRequests is < 1)
         {
@@ -181,6 +194,14 @@ public sealed class DeliveryEngine : IDisposable
 
     private async Task<AttemptResult> AttemptAsync(Uri target, ReadOnlyMemory<byte> body, string? signature, CancellationToken cancellationToken)
     {
+        var origin = _options.StopAfterTimeoutsInARow is null ? null : target.GetLeftPart(UriPartial.Authority);
+        if (origin is not null && _timeoutsInARow.TryGetValue(origin, out var timedOut) && timedOut >= _options.StopAfterTimeoutsInARow)
+        {
+            var skipped = new AttemptResult(AttemptOutcome.TimedOut, null, TimeSpan.Zero,
+                $"not sent: {timedOut} attempts in a row to this receiver timed out, so no more are waited on");
+            _options.Trace?.Invoke($"- POST {Suite.ContractSuite.DisplayTarget(target)} {skipped.Error}");
+            return skipped;
+        }
         var attempt = new Attempt(this, target, body, signature, Stopwatch.GetTimestamp());
         AttemptResult result;
         try
@@ -204,6 +225,11 @@ public sealed class DeliveryEngine : IDisposable
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             result = new AttemptResult(AttemptOutcome.ConnectionFailed, null, Stopwatch.GetElapsedTime(attempt.Started), TransportErrors.Describe(ex, attempt.Trace));
+        }
+        if (origin is not null && result.Outcome != AttemptOutcome.Canceled)
+        {
+            _timeoutsInARow.AddOrUpdate(origin, result.Outcome == AttemptOutcome.TimedOut ? 1 : 0,
+                (_, n) => result.Outcome == AttemptOutcome.TimedOut ? n + 1 : 0);
         }
         _options.Trace?.Invoke(TraceText(target, body.Length, signature, result, attempt.SentOnNewConnection));
         return result;

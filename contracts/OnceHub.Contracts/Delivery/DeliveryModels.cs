@@ -52,6 +52,10 @@ public sealed record AttemptResult(AttemptOutcome Outcome, int? StatusCode, Time
     public string Evidence()
     {
         var text = string.Create(CultureInfo.InvariantCulture, $"{Describe()} in {Elapsed.TotalMilliseconds:0} ms");
+        if (Outcome == AttemptOutcome.TimedOut && Error is not null)
+        {
+            text += $" ({Error})";
+        }
         return string.IsNullOrEmpty(Body) ? text : $"{text}: {Body}";
     }
 

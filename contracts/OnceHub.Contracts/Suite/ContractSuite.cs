@@ -19,6 +19,12 @@ public sealed class SuiteOptions
     /// </summary>
     public const int DefaultConcurrency = 1;
 
+    /// <summary>
+    /// Attempts in a row that time out before the run stops sending to the receiver: three timeouts are a verdict
+    /// (a receiver that never answers, or one slower than the timeout), and the run ends in about three timeouts.
+    /// </summary>
+    public const int TimeoutsBeforeGivingUp = 3;
+
     public required Uri Target { get; init; }
 
     /// <summary>The webhook's signing secret, as the receiver knows it.</summary>
@@ -66,7 +72,7 @@ public enum CheckStatus
 {
     Passed,
     Failed,
-    /// <summary>Not tried, because an earlier check it depends on failed; the detail says which.</summary>
+    /// <summary>Not tried, because an earlier check it depends on failed, or not finished when the run was interrupted; the detail says which.</summary>
     Skipped,
 }
 
@@ -87,7 +93,9 @@ public sealed record EventReport(EventType Event, DeliveryResult Delivery, IRead
     public bool Passed => Checks.All(c => c.Passed);
 }
 
-public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<EventReport> Events, TimeSpan WallTime, bool DeadlineReached)
+/// <summary>A run's results; when <c>Interrupted</c> (the caller canceled it), the checks it had not finished are skipped.</summary>
+public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<EventReport> Events, TimeSpan WallTime, bool DeadlineReached,
+    bool Interrupted = false)
 {
     public IEnumerable<CheckResult> Checks => Events.SelectMany(e => e.Checks);
 
@@ -108,6 +116,10 @@ public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<
 /// </summary>
 public static class ContractSuite
 {
+    /// <summary>
+    /// Runs the suite. Canceling <paramref name="cancellationToken"/> interrupts it: the report comes back with
+    /// what finished before, and every check not finished by then is skipped as "interrupted".
+    /// </summary>
     public static async Task<SuiteReport> RunAsync(SuiteOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -119,16 +131,18 @@ public static class ContractSuite
         {
             AttemptTimeout = options.Timeout,
             MaxConcurrentRequests = options.Concurrency,
-            Trace = options.Trace,
+            StopAfterTimeoutsInARow = SuiteOptions.TimeoutsBeforeGivingUp,
+            // Each request's trace starts with the event and check it belongs to.
+            Trace = options.Trace is { } trace ? text => trace($"[{RequestLabel.Value}]\n{text}") : null,
         });
         var signer = new WebhookSigner(options.Secret);
         var progress = new ProgressCounter(options.Progress, options.CheckCount);
 
         var reports = await Task.WhenAll(options.Events.Select(e =>
-            RunEventAsync(e, options, engine, signer, progress, deadline.Token))).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
+            RunEventAsync(e, options, engine, signer, progress, deadline.Token, cancellationToken))).ConfigureAwait(false);
+        var interrupted = cancellationToken.IsCancellationRequested;
         return new SuiteReport(DisplayTarget(options.Target), options.Timeout, reports, Stopwatch.GetElapsedTime(started),
-            deadline.IsCancellationRequested);
+            deadline.IsCancellationRequested && !interrupted, interrupted);
     }
 
     /// <summary>The target as shown in reports: without user info, which may hold credentials.</summary>
@@ -138,8 +152,13 @@ public static class ContractSuite
             : target.ToString();
 
     private static async Task<EventReport> RunEventAsync(EventType eventType, SuiteOptions options, DeliveryEngine engine,
-        WebhookSigner signer, ProgressCounter progress, CancellationToken ct)
+        WebhookSigner signer, ProgressCounter progress, CancellationToken ct, CancellationToken interrupt)
     {
+        // A check that ends in failure after the interruption failed because it was cut short: it was not judged.
+        CheckResult Settle(CheckResult result) => interrupt.IsCancellationRequested && result.Status == CheckStatus.Failed
+            ? result with { Status = CheckStatus.Skipped, Summary = "interrupted", Detail = "interrupted before it finished" }
+            : result;
+
         var sample = ContractResources.ReadSample(eventType.Name);
         var target = options.Target;
         var input = new ProbeInput(sample, signer, options);
@@ -148,27 +167,35 @@ public static class ContractSuite
         var probes = ContractChecks.Probes.Select(c =>
         {
             var request = c.Probe!.Build(input);
-            return (Check: c, Task: engine.PostAsync(target, request.Body, request.Signature, ct));
+            return (Check: c, Task: LabeledAsync($"{eventType.Name} {c.Name}", () => engine.PostAsync(target, request.Body, request.Signature, ct)));
         }).ToList();
 
-        var forwardCompatible = ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct);
+        var forwardCompatible = LabeledAsync($"{eventType.Name} {ContractChecks.ForwardCompatible}",
+            () => ForwardCompatibilityCheck.RunAsync(eventType, target, engine, signer, ct));
 
         var results = new Dictionary<string, CheckResult>(StringComparer.Ordinal);
         var answers = new List<(string What, AttemptResult Result)>();
 
         var body = WithNewEventId(sample);
-        var delivery = await engine.DeliverAsync(target, body, signer, cancellationToken: ct).ConfigureAwait(false);
-        results[ContractChecks.Accepted] = AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested);
+        var delivery = await LabeledAsync($"{eventType.Name} {ContractChecks.Accepted}",
+            () => engine.DeliverAsync(target, body, signer, cancellationToken: ct)).ConfigureAwait(false);
+        results[ContractChecks.Accepted] = Settle(AcceptedCheck(eventType.Name, delivery, ct.IsCancellationRequested));
         progress.Step();
         answers.AddRange(delivery.Attempts.Select(a => ($"{ContractChecks.Accepted} attempt {a.Attempt}", a.Result)));
 
         if (delivery.Delivered)
         {
-            var again = await engine.SendAsync(target, body, signer, ct).ConfigureAwait(false);
+            var again = await LabeledAsync($"{eventType.Name} {ContractChecks.Redelivery}",
+                () => engine.SendAsync(target, body, signer, ct)).ConfigureAwait(false);
             answers.Add((ContractChecks.Redelivery, again));
-            results[ContractChecks.Redelivery] = new CheckResult(eventType.Name, ContractChecks.Redelivery,
+            results[ContractChecks.Redelivery] = Settle(new CheckResult(eventType.Name, ContractChecks.Redelivery,
                 again.IsAccepted ? CheckStatus.Passed : CheckStatus.Failed, again.Short(),
-                again.IsAccepted ? $"accepted again ({again.Evidence()})" : ExplainNotAccepted(again, "a redelivery"), again.Elapsed);
+                again.IsAccepted ? $"accepted again ({again.Evidence()})" : ExplainNotAccepted(again, "a redelivery"), again.Elapsed));
+        }
+        else if (interrupt.IsCancellationRequested)
+        {
+            results[ContractChecks.Redelivery] = new CheckResult(eventType.Name, ContractChecks.Redelivery, CheckStatus.Skipped, "interrupted",
+                "interrupted before it finished", TimeSpan.Zero);
         }
         else
         {
@@ -184,20 +211,29 @@ public static class ContractSuite
             var (passed, detail) = check.Probe!.Expect == ProbeExpectation.Refusal
                 ? ExpectRefusal(result, check.Probe.What)
                 : ExpectAcknowledgement(result, check.Probe.What);
-            results[check.Name] = new CheckResult(eventType.Name, check.Name, passed ? CheckStatus.Passed : CheckStatus.Failed,
-                result.Short(), detail, result.Elapsed);
+            results[check.Name] = Settle(new CheckResult(eventType.Name, check.Name, passed ? CheckStatus.Passed : CheckStatus.Failed,
+                result.Short(), detail, result.Elapsed));
             progress.Step();
         }
 
         var (compatible, compatibleAnswers) = await forwardCompatible.ConfigureAwait(false);
-        results[ContractChecks.ForwardCompatible] = compatible;
+        results[ContractChecks.ForwardCompatible] = Settle(compatible);
         answers.AddRange(compatibleAnswers);
         progress.Step();
 
-        results[ContractChecks.AnswersInTime] = AnswersInTimeCheck(eventType.Name, answers, options.Timeout);
+        results[ContractChecks.AnswersInTime] = Settle(AnswersInTimeCheck(eventType.Name, answers, options.Timeout));
         progress.Step();
         var slowest = answers.Count == 0 ? TimeSpan.Zero : answers.Max(a => a.Result.Elapsed);
         return new EventReport(eventType, delivery, [.. ContractChecks.All.Select(c => results[c.Name])], slowest);
+    }
+
+    // The event and check of the request under way, for its trace lines: it flows into the engine's call.
+    private static readonly AsyncLocal<string?> RequestLabel = new();
+
+    private static async Task<T> LabeledAsync<T>(string label, Func<Task<T>> call)
+    {
+        RequestLabel.Value = label;
+        return await call().ConfigureAwait(false);
     }
 
     private static CheckResult AnswersInTimeCheck(string eventName, List<(string What, AttemptResult Result)> answers, TimeSpan timeout)
@@ -212,7 +248,8 @@ public static class ContractSuite
         var detail = answers.Count == 0
             ? "no request finished before the run's deadline"
             : $"{unanswered.Count} of {answers.Count} requests got no answer within {Seconds(timeout)}: "
-              + string.Join("; ", unanswered.Select(u => $"{u.What} ({u.Result.Describe()})"));
+              + string.Join("; ", unanswered.GroupBy(u => u.Result.Error ?? u.Result.Describe())
+                  .Select(g => g.Count() == 1 ? $"{g.First().What} ({g.Key})" : $"{g.Count()} x {g.Key} ({g.First().What}, ...)"));
         return new CheckResult(eventName, ContractChecks.AnswersInTime, CheckStatus.Failed,
             answers.Count == 0 ? "none" : $"{unanswered.Count} unanswered", detail, slowest);
     }

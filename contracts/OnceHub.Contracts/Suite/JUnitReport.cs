@@ -24,6 +24,7 @@ public static class JUnitReport
         xml.WriteAttributeString("tests", tests);
         xml.WriteAttributeString("failures", failures);
         xml.WriteAttributeString("errors", "0");
+        xml.WriteAttributeString("skipped", report.SkippedCount.ToString(CultureInfo.InvariantCulture));
         xml.WriteAttributeString("time", time);
 
         xml.WriteStartElement("testsuite");
@@ -39,6 +40,7 @@ public static class JUnitReport
         Property(xml, "target", report.Target);
         Property(xml, "timeout_seconds", report.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture));
         Property(xml, "deadline_reached", report.DeadlineReached ? "true" : "false");
+        Property(xml, "interrupted", report.Interrupted ? "true" : "false");
         xml.WriteEndElement();
 
         foreach (var check in report.Checks)
