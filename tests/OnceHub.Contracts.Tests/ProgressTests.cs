@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
-using OnceHub.TestSupport;
 using OnceHub.Contracts.Cli.Output;
+using OnceHub.TestSupport;
 using Spectre.Console.Testing;
 
 namespace OnceHub.Contracts.Tests;
