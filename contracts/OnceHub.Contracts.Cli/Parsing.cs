@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using OnceHub.Events;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli;
 
@@ -97,7 +98,7 @@ internal static partial class Parsing
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new UsageException($"{what}: cannot read '{Printable(full)}': {FirstLine(ex.Message)}");
+            throw new UsageException($"{what}: cannot read '{Printable(full)}': {CommandLineErrors.FirstLine(ex.Message)}");
         }
     }
 
@@ -126,12 +127,6 @@ internal static partial class Parsing
             sb.Append(CultureInfo.InvariantCulture, $"{t.Seconds}s");
         }
         return sb.ToString();
-    }
-
-    public static string FirstLine(string text)
-    {
-        var end = text.IndexOfAny(['\r', '\n']);
-        return end < 0 ? text : text[..end];
     }
 
     /// <summary>User text echoed in an error: one line, bounded, control characters escaped.</summary>

@@ -191,7 +191,7 @@ public static class ReceiverProgram
         return root;
     }
 
-    // --db PATH is kept as a short form of --store sqlite:PATH, which it preceded.
+    // --db PATH is a short form of --store sqlite:PATH, so scripts written for it keep working.
     private static Option<ReceiverStore> StoreOption(bool required, string description) => new("--store", "--db")
     {
         Description = description,

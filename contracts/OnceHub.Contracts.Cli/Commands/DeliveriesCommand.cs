@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnceHub.Contracts.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,12 +25,12 @@ internal static class DeliveriesCommand
             var folder = LocalAccountOptions.Folder(parse.GetValue(account), out var problem);
             if (folder is null)
             {
-                await error.WriteLineAsync("error: " + problem);
+                await error.WriteLineAsync(CommandLineErrors.Line(problem));
                 return CliApp.BadInput;
             }
             if (!File.Exists(Path.Combine(folder, DeliveryStore.FileName)))
             {
-                await error.WriteLineAsync($"error: no deliveries yet in the account '{folder}' (run 'trigger EVENT' first)");
+                await error.WriteLineAsync(CommandLineErrors.Line($"no deliveries yet in the account '{folder}' (run 'trigger EVENT' first)"));
                 return CliApp.Failed;
             }
             using var store = new DeliveryStore(folder);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.LocalDelivery;
 
 namespace OnceHub.Contracts.Cli.Commands;
@@ -25,7 +26,7 @@ internal static class ResendCommand
             var options = LocalAccountOptions.Delivery(null, false, parse.GetValue(timeout), out var timeProblem);
             if (folder is null || options is null)
             {
-                await error.WriteLineAsync("error: " + (problem ?? timeProblem));
+                await error.WriteLineAsync(CommandLineErrors.Line(problem ?? timeProblem));
                 return CliApp.BadInput;
             }
             var id = LocalAccountOptions.EventId("EVENT_ID", parse.GetValue(eventId)!);

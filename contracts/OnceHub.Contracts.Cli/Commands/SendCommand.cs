@@ -8,6 +8,7 @@ using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
 using OnceHub.Webhooks;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -80,7 +81,7 @@ internal static class SendCommand
         }
         catch (JsonException ex)
         {
-            throw new UsageException($"send: the payload is not JSON ({Parsing.FirstLine(ex.Message)}); use --same-id to send its bytes as they are");
+            throw new UsageException($"send: the payload is not JSON ({CommandLineErrors.FirstLine(ex.Message)}); use --same-id to send its bytes as they are");
         }
         node["id"] = ContractSuite.NewEventId();
         node["creation_time"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);

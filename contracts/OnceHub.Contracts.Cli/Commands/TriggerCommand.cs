@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnceHub.Contracts.CommandLine;
 using System.Net.Http.Json;
 using OnceHub.Account;
 using OnceHub.Events;
@@ -42,8 +43,8 @@ internal static class TriggerCommand
             var name = parse.GetValue(eventName)!;
             if (!EventCatalog.IsDeliverable(name))
             {
-                await error.WriteLineAsync($"error: '{name}' is not an event type OnceHub delivers; expected one of "
-                    + string.Join(", ", EventCatalog.Specific.Select(e => e.Name)));
+                await error.WriteLineAsync(CommandLineErrors.Line($"'{name}' is not an event type OnceHub delivers; expected one of "
+                    + string.Join(", ", EventCatalog.Specific.Select(e => e.Name))));
                 return CliApp.BadInput;
             }
             var overrides = new List<PayloadOverride>();
@@ -51,7 +52,7 @@ internal static class TriggerCommand
             {
                 if (!PayloadOverride.TryParse(text, out var o, out var problem))
                 {
-                    await error.WriteLineAsync("error: " + problem);
+                    await error.WriteLineAsync(CommandLineErrors.Line(problem));
                     return CliApp.BadInput;
                 }
                 overrides.Add(o!);
@@ -60,7 +61,7 @@ internal static class TriggerCommand
             {
                 if (parse.GetResult(account) is { Implicit: false } || parse.GetValue(scale) is not null || parse.GetValue(virtualTime) || parse.GetValue(timeout) is not null)
                 {
-                    await error.WriteLineAsync("error: with --api the emulator delivers on its own clock: drop --account, --time-scale, --virtual-time and --attempt-timeout (start the emulator with them)");
+                    await error.WriteLineAsync(CommandLineErrors.Line("with --api the emulator delivers on its own clock: drop --account, --time-scale, --virtual-time and --attempt-timeout (start the emulator with them)"));
                     return CliApp.BadInput;
                 }
                 var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
@@ -71,7 +72,7 @@ internal static class TriggerCommand
             var folder = options is null ? null : LocalAccountOptions.Folder(parse.GetValue(account), out accountError);
             if (folder is null || options is null)
             {
-                await error.WriteLineAsync("error: " + (timeError ?? accountError));
+                await error.WriteLineAsync(CommandLineErrors.Line(timeError ?? accountError));
                 return CliApp.BadInput;
             }
             using var deliverer = LocalDeliverer.OpenFolder(folder, options with { OnError = message => error.WriteLine("warning: " + message) });
@@ -99,7 +100,7 @@ internal static class TriggerCommand
     {
         if (result.Webhooks.Count == 0)
         {
-            await error.WriteLineAsync($"error: no webhook of the account is subscribed to {result.Type}: nothing delivered");
+            await error.WriteLineAsync(CommandLineErrors.Line($"no webhook of the account is subscribed to {result.Type}: nothing delivered"));
             return false;
         }
         await output.WriteLineAsync($"{result.EventId} {result.Type} -> {result.Webhooks.Count} webhook(s)");
@@ -129,12 +130,12 @@ internal static class TriggerCommand
     {
         if (!Uri.TryCreate(apiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
         {
-            await error.WriteLineAsync($"error: --api must be an http(s) URL (got '{apiUrl}')");
+            await error.WriteLineAsync(CommandLineErrors.Line($"--api must be an http(s) URL (got '{apiUrl}')"));
             return CliApp.BadInput;
         }
         if (string.IsNullOrEmpty(key))
         {
-            await error.WriteLineAsync($"error: --api needs the emulator's API key: --api-key K or {ApiKeyVariable}");
+            await error.WriteLineAsync(CommandLineErrors.Line($"--api needs the emulator's API key: --api-key K or {ApiKeyVariable}"));
             return CliApp.BadInput;
         }
         // The local-delivery routes sit beside the API, outside /v2: the API returns no secrets on reads.
@@ -150,14 +151,14 @@ internal static class TriggerCommand
             if (!response.IsSuccessStatusCode)
             {
                 var text = await response.Content.ReadAsStringAsync(ct);
-                await error.WriteLineAsync($"error: the emulator answered {(int)response.StatusCode}: {Parsing.FirstLine(text)}");
+                await error.WriteLineAsync(CommandLineErrors.Line($"the emulator answered {(int)response.StatusCode}: {CommandLineErrors.FirstLine(text)}"));
                 return (int)response.StatusCode is 400 ? CliApp.BadInput : CliApp.Failed;
             }
             result = await response.Content.ReadFromJsonAsync(LocalDeliveryJsonContext.Default.FanOutJson, ct);
         }
         catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            await error.WriteLineAsync($"error: no usable answer from the emulator at {root}: {ex.Message}");
+            await error.WriteLineAsync(CommandLineErrors.Line($"no usable answer from the emulator at {root}: {ex.Message}"));
             return CliApp.Failed;
         }
         if (result is null || !await PrintAsync(result, output, error))

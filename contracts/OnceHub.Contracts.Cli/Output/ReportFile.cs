@@ -1,4 +1,5 @@
 using OnceHub.Contracts.Suite;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Output;
 
@@ -39,7 +40,7 @@ internal static class ReportFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"{flag}: cannot write '{shown}': {Parsing.FirstLine(ex.Message)}");
+            throw new UsageException($"{flag}: cannot write '{shown}': {CommandLineErrors.FirstLine(ex.Message)}");
         }
         return full;
     }
@@ -53,7 +54,7 @@ internal static class ReportFile
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new UsageException($"--report: cannot write '{Parsing.Printable(path)}': {Parsing.FirstLine(ex.Message)}");
+            throw new UsageException($"--report: cannot write '{Parsing.Printable(path)}': {CommandLineErrors.FirstLine(ex.Message)}");
         }
     }
 }

@@ -7,7 +7,7 @@ namespace OnceHub.Contracts.CommandLine;
 public static class CommandLineErrors
 {
     /// <summary>An error found while running: <c>error: MESSAGE</c> (its first line only).</summary>
-    public static string Line(string message) => "error: " + FirstLine(message);
+    public static string Line(string? message) => "error: " + FirstLine(message ?? "");
 
     /// <summary>An error found while parsing the command line.</summary>
     public static string Parse(string message) => Line(message) + " (see --help)";

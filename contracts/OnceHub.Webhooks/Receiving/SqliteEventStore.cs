@@ -26,6 +26,8 @@ public sealed class SqliteEventStore : IEventStore
 {
     private const string InFlight = "in_flight";
     private const string Failed = "failed";
+    // Every settled state, as the SQL below lists them: one source for the purge and its index.
+    private static readonly string SettledStates = string.Join(", ", Enum.GetValues<SettledAs>().Select(how => $"'{StateName(how)}'"));
     // Enough to amortise a commit over many deliveries, small enough that one batch stays a few ms.
     private const int MaxBatch = 256;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
@@ -91,7 +93,7 @@ public sealed class SqliteEventStore : IEventStore
                 );
                 -- Purging settled ids oldest first reads this instead of the whole table; it grows at its end only.
                 CREATE INDEX IF NOT EXISTS events_settled_at ON events (updated_at)
-                    WHERE state IN ('processed', 'ignored', 'quarantined');
+                    WHERE state IN ({SettledStates});
                 """);
             // A new id, a failed one or one whose lease ran out (the delivery that held it crashed or hung) is
             // claimed in one statement; a row comes back only when the claim took.
@@ -207,10 +209,10 @@ public sealed class SqliteEventStore : IEventStore
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         return Run(() =>
         {
-            using var purge = Command("""
+            using var purge = Command($"""
                 DELETE FROM events WHERE event_id IN (
                     SELECT event_id FROM events
-                    WHERE state IN ('processed', 'ignored', 'quarantined') AND updated_at < $before
+                    WHERE state IN ({SettledStates}) AND updated_at < $before
                     ORDER BY updated_at LIMIT $limit)
                 """, ("$before", Text(settledBefore)), ("$limit", limit));
             return purge.ExecuteNonQuery();
