@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Receiver;
@@ -62,7 +63,7 @@ public static class ReceiverProgram
                 r.AddError("--secret must not be empty");
             }
         });
-        var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) or sqlite:PATH (a file, kept across restarts)");
+        var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) sqlite:PATH (a file, kept across restarts) or postgres:CONNECTION (a PostgreSQL database several receivers share)");
         var account = new Option<string>("--account")
         {
             Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
@@ -114,7 +115,7 @@ public static class ReceiverProgram
                 stdout, stderr, ct);
         });
 
-        var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var all = new Option<bool>("--all") { Description = "Also list entries already replayed" };
         var list = new Command("list", "List quarantined events, oldest first") { listDb, all };
         list.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(listDb), stderr, async store =>
@@ -132,7 +133,7 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var showId = EntryArgument();
         var show = new Command("show", "Write one quarantined body to stdout, byte for byte as received") { showId, showDb };
         show.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(showDb), stderr, async store =>
@@ -156,7 +157,7 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var replayId = EntryArgument();
         var replay = new Command("replay", "Hand a quarantined event to the handler again; it is then settled as processed") { replayId, replayDb };
         replay.SetAction((parse, ct) => WithStoreAsync(parse.GetRequiredValue(replayDb), stderr, async store =>
@@ -169,7 +170,7 @@ public static class ReceiverProgram
             return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
         }));
 
-        var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var deleteId = EntryArgument();
         var delete = new Command("delete", "Remove a quarantined event for good (after it was replayed, or when it is not worth keeping)") { deleteId, deleteDb };
         delete.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(deleteDb), stderr, async store =>
@@ -252,7 +253,7 @@ public static class ReceiverProgram
     {
         if (!where.IsDurable)
         {
-            stderr.WriteLine($"error: --store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH");
+            stderr.WriteLine($"error: --store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH or {ReceiverStore.PostgresPrefix}CONNECTION");
             return Usage;
         }
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
@@ -271,6 +272,12 @@ public static class ReceiverProgram
             stderr.WriteLine($"error: --store: '{where.SqlitePath}' is not a receiver database ({ex.Message})");
             return Usage;
         }
+        catch (NpgsqlException ex)
+        {
+            // The store is named without its password; Npgsql's message names the server and the failure.
+            stderr.WriteLine($"error: --store: the PostgreSQL store {where} did not answer ({ex.Message})");
+            return Failed;
+        }
     }
 
     private static async Task<int> ServeAsync(ReceiverOptions options, TextWriter stdout, TextWriter stderr, CancellationToken ct)
@@ -285,7 +292,7 @@ public static class ReceiverProgram
         {
             receiver = await ReferenceReceiver.StartAsync(options with { LoggerFactory = logging }, ct);
         }
-        catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or SqliteException or NpgsqlException or UnauthorizedAccessException)
         {
             return await FailAsync(stderr, $"cannot start: {ex.Message}");
         }

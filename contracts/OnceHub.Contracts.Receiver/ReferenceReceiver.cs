@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using OnceHub.Webhooks;
+using OnceHub.Webhooks.PostgreSql;
 
 namespace OnceHub.Contracts.Receiver;
 
@@ -103,6 +104,11 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         WebhookPipeline pipeline;
         try
         {
+            if (store is PostgreSqlEventStore postgres)
+            {
+                // An unreachable database stops the start with its reason, instead of failing every delivery.
+                await postgres.EnsureSchemaAsync(cancellationToken);
+            }
             // The same rules the endpoint serves, kept here for replay (the store is shared and thread-safe).
             pipeline = new WebhookPipeline(new WebhookPipelineOptions
             {

@@ -1,3 +1,4 @@
+using OnceHub.TestSupport;
 using OnceHub.Webhooks.PostgreSql;
 
 namespace OnceHub.Webhooks.Tests;

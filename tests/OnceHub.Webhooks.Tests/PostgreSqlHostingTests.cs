@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks.PostgreSql;
 
 namespace OnceHub.Webhooks.Tests;
