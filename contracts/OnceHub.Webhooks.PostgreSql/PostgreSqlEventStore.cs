@@ -70,7 +70,7 @@ public sealed class PostgreSqlEventStore : IEventStore
             """;
         _fail = $"""
             UPDATE {events} SET state = @failed, lease_until = NULL, failures = failures + @add, updated_at = @now
-            WHERE event_id = @id RETURNING failures
+            WHERE event_id = @id AND state IN (@failed, @in_flight) RETURNING failures
             """;
         _quarantineColumns = $"SELECT id, event_id, event_type, reason, received_at, body, replayed_at FROM \"{_schema}\".quarantine";
     }
@@ -99,6 +99,10 @@ public sealed class PostgreSqlEventStore : IEventStore
             _schemaGate.Release();
         }
     }
+
+    internal NpgsqlDataSource DataSource => _dataSource;
+
+    internal string Schema => _schema;
 
     public async ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil)
     {
@@ -151,6 +155,8 @@ public sealed class PostgreSqlEventStore : IEventStore
         await using var fail = await CommandAsync(_fail).ConfigureAwait(false);
         fail.Parameters.AddWithValue("id", eventId);
         fail.Parameters.AddWithValue("failed", PostgreSqlStates.Failed);
+        // A handler that settled the id in its own transaction (the inbox) and failed afterwards leaves it settled.
+        fail.Parameters.AddWithValue("in_flight", PostgreSqlStates.InFlight);
         fail.Parameters.AddWithValue("add", counts ? 1 : 0);
         fail.Parameters.AddWithValue("now", now.ToUniversalTime());
         return await fail.ExecuteScalarAsync().ConfigureAwait(false) is int failures ? failures : 0;

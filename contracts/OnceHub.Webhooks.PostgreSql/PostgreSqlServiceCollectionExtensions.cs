@@ -13,7 +13,8 @@ public static class PostgreSqlServiceCollectionExtensions
     /// Makes the store of <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/> a
     /// <see cref="PostgreSqlEventStore"/> (<c>OnceHub:Webhooks:Store</c> becomes <c>PostgreSql</c>): on
     /// <paramref name="connectionString"/>, or else on <c>ConnectionStrings:OnceHubWebhooks</c> from configuration.
-    /// The store's health check is the one <c>AddOnceHubWebhooks</c> registers.
+    /// The store's health check is the one <c>AddOnceHubWebhooks</c> registers; <see cref="PostgreSqlInbox"/> is
+    /// registered too, for handlers whose writes must commit with their event's settle.
     /// </summary>
     public static IServiceCollection UsePostgreSql(this IServiceCollection services, string? connectionString = null, PostgreSqlEventStoreOptions? options = null)
     {
@@ -24,6 +25,7 @@ public static class PostgreSqlServiceCollectionExtensions
             throw new ArgumentException(error, nameof(options));
         }
         services.PostConfigure<OnceHubWebhookOptions>(webhooks => webhooks.Store = WebhookStoreKind.PostgreSql);
+        AddInbox(services);
         services.AddKeyedSingleton<IEventStore>(WebhookStoreKind.PostgreSql, (provider, _) =>
         {
             var configured = connectionString ?? provider.GetService<IConfiguration>()?.GetConnectionString(ConnectionStringName);
@@ -56,6 +58,11 @@ public static class PostgreSqlServiceCollectionExtensions
         var store = new PostgreSqlEventStore(dataSource, options);
         services.PostConfigure<OnceHubWebhookOptions>(webhooks => webhooks.Store = WebhookStoreKind.PostgreSql);
         services.AddKeyedSingleton<IEventStore>(WebhookStoreKind.PostgreSql, store);
+        AddInbox(services);
         return services;
     }
+
+    // The inbox writes through the store's own data source and schema.
+    private static void AddInbox(IServiceCollection services) =>
+        services.AddSingleton(provider => new PostgreSqlInbox((PostgreSqlEventStore)provider.GetRequiredKeyedService<IEventStore>(WebhookStoreKind.PostgreSql)));
 }
