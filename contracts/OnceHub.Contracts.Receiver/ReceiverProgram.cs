@@ -64,6 +64,16 @@ public static class ReceiverProgram
             }
         });
         var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) sqlite:PATH (a file, kept across restarts) or postgres:CONNECTION (a PostgreSQL database several receivers share)");
+        var lease = new Option<int>("--lease-seconds")
+        {
+            Description = "How long a delivery owns an event id while it is handled; a receiver killed meanwhile holds it that long (default 120)",
+            DefaultValueFactory = _ => 120,
+            CustomParser = r => ParseNumber(r, 1, 86_400, "--lease-seconds must be a number from 1 to 86400"),
+        };
+        var effects = new Option<bool>("--effects")
+        {
+            Description = $"With --store postgres:CONNECTION: write one row per handled event to the table {ReceiverEffects.Table} in the transaction that settles it (exactly-once effects, to count)",
+        };
         var account = new Option<string>("--account")
         {
             Description = "Serve a local OnceHub account's webhooks instead: file:PATH; each webhook's URL path on this machine answered with its own secret (port: the webhooks', unless --port)",
@@ -75,11 +85,16 @@ public static class ReceiverProgram
             acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
             """)
         {
-            port, secret, serveDb, account,
+            port, secret, serveDb, account, lease, effects,
         };
         root.SetAction(async (parse, ct) =>
         {
             var secrets = parse.GetValue(secret)?.ToList() ?? [];
+            var recordEffects = parse.GetValue(effects);
+            if (recordEffects && parse.GetValue(serveDb)?.PostgresConnection is null)
+            {
+                return await FailAsync(stderr, $"--effects needs --store {ReceiverStore.PostgresPrefix}CONNECTION");
+            }
             if (parse.GetValue(account) is { } accountSpec)
             {
                 if (secrets.Count > 0)
@@ -100,7 +115,7 @@ public static class ReceiverProgram
                     // Paths only: the secrets stay out of the output.
                     await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
                 }
-                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
+                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory, RecordEffects = recordEffects, InFlightLease = TimeSpan.FromSeconds(parse.GetValue(lease)) },
                     stdout, stderr, ct);
             }
             if (secrets.Count == 0)
@@ -111,7 +126,7 @@ public static class ReceiverProgram
             {
                 return await FailAsync(stderr, $"a webhook secret is required: --secret S, {OnceHubWebhookOptions.SecretsVariable} (comma-separated) or {SecretVariable}");
             }
-            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
+            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory, RecordEffects = recordEffects, InFlightLease = TimeSpan.FromSeconds(parse.GetValue(lease)) },
                 stdout, stderr, ct);
         });
 

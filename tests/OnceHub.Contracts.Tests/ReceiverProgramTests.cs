@@ -104,6 +104,8 @@ public sealed class ReceiverProgramTests : IDisposable
     [InlineData("--store", "redis:x")]
     [InlineData("--store", "sqlite:")]
     [InlineData("--store", "postgres:")]
+    [InlineData("--effects", "--secret", "s", "--store", "sqlite:x.db")]
+    [InlineData("--lease-seconds", "0", "--secret", "s")]
     [InlineData("--store", "postgres:Not A Keyword=1")]
     [InlineData("--store", "events.db")]
     [InlineData("quarantine", "list", "--store", "memory")]
