@@ -43,6 +43,18 @@ public abstract class EventStoreContract
     }
 
     [SkippableFact]
+    public async Task A_failure_reported_for_an_id_already_settled_leaves_it_settled()
+    {
+        using var store = Open();
+        await store.TryBeginAsync("EVNT-F2", "booking.scheduled", T0, T0.AddMinutes(2));
+        await store.SettleAsync("EVNT-F2", "booking.scheduled", SettledAs.Processed, T0);
+
+        Assert.Equal(0, await store.RecordFailureAsync("EVNT-F2", T0.AddSeconds(1)));
+        Assert.Equal(SettledAs.Processed, await store.GetSettledAsync("EVNT-F2"));
+        Assert.Equal(BeginOutcome.AlreadyDone, await store.TryBeginAsync("EVNT-F2", "booking.scheduled", T0.AddSeconds(2), T0.AddMinutes(3)));
+    }
+
+    [SkippableFact]
     public async Task Quarantine_entries_keep_the_body_and_leave_the_list_once_replayed()
     {
         using var store = Open();
