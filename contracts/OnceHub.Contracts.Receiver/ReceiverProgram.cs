@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 using OnceHub.Contracts.CommandLine;
 using OnceHub.Webhooks;
 
@@ -61,10 +62,20 @@ public static class ReceiverProgram
                 r.AddError("--secret must not be empty");
             }
         });
-        var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default) or sqlite:PATH (a file, kept across restarts)");
+        var serveDb = StoreOption(required: false, "Where event ids and the quarantine are kept: memory (lost on restart, the default), sqlite:PATH (a file, kept across restarts) or postgres:CONNECTION (a PostgreSQL database several receivers share)");
         var verbose = new Option<bool>("--verbose", "-v")
         {
             Description = "Also log ASP.NET Core's own lines (request start and end, routing); by default one line per delivery",
+        };
+        var lease = new Option<int>("--lease-seconds")
+        {
+            Description = "How long a delivery owns an event id while it is handled; a receiver killed meanwhile holds it that long (default 120)",
+            DefaultValueFactory = _ => 120,
+            CustomParser = r => ParseNumber(r, 1, 86_400, "--lease-seconds must be a number from 1 to 86400"),
+        };
+        var effects = new Option<bool>("--effects")
+        {
+            Description = $"With --store postgres:CONNECTION: write one row per handled event to the table {ReceiverEffects.Table} in the transaction that settles it (exactly-once effects, to count)",
         };
         var account = new Option<string>("--account")
         {
@@ -77,12 +88,17 @@ public static class ReceiverProgram
             acknowledged: processed, de-duplicated by id, ignored when its type is unknown, or quarantined.
             """)
         {
-            port, secret, serveDb, account, verbose,
+            port, secret, serveDb, account, verbose, lease, effects,
         };
         VersionAction.Use(root, typeof(ReceiverProgram).Assembly);
         root.SetAction(async (parse, ct) =>
         {
             var secrets = parse.GetValue(secret)?.ToList() ?? [];
+            var recordEffects = parse.GetValue(effects);
+            if (recordEffects && parse.GetValue(serveDb)?.PostgresConnection is null)
+            {
+                return await FailAsync(stderr, $"--effects needs --store {ReceiverStore.PostgresPrefix}CONNECTION");
+            }
             if (parse.GetValue(account) is { } accountSpec)
             {
                 if (secrets.Count > 0)
@@ -103,7 +119,7 @@ public static class ReceiverProgram
                     // Paths only: the secrets stay out of the output.
                     await stdout.WriteLineAsync($"serving {endpoint.Path} with {endpoint.Secrets.Count} secret(s) from the account");
                 }
-                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
+                return await ServeAsync(new ReceiverOptions { Endpoints = served.Endpoints, Port = served.Port, Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory, RecordEffects = recordEffects, InFlightLease = TimeSpan.FromSeconds(parse.GetValue(lease)) },
                     stdout, stderr, parse.GetValue(verbose), ct);
             }
             if (secrets.Count == 0)
@@ -114,11 +130,11 @@ public static class ReceiverProgram
             {
                 return await FailAsync(stderr, $"a webhook secret is required: --secret S, {OnceHubWebhookOptions.SecretsVariable} (comma-separated) or {SecretVariable}");
             }
-            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory },
+            return await ServeAsync(new ReceiverOptions { Secrets = secrets, Port = parse.GetValue(port), Store = parse.GetValue(serveDb) ?? ReceiverStore.Memory, RecordEffects = recordEffects, InFlightLease = TimeSpan.FromSeconds(parse.GetValue(lease)) },
                 stdout, stderr, parse.GetValue(verbose), ct);
         });
 
-        var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var listDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var all = new Option<bool>("--all") { Description = "Also list entries already replayed" };
         var list = new Command("list", "List quarantined events, oldest first") { listDb, all };
         list.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(listDb), stderr, async store =>
@@ -136,7 +152,7 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var showId = EntryArgument();
         var show = new Command("show", "Write one quarantined body to stdout, byte for byte as received") { showId, showDb };
         show.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(showDb), stderr, async store =>
@@ -160,7 +176,7 @@ public static class ReceiverProgram
             return Ok;
         }));
 
-        var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var replayId = EntryArgument();
         var replay = new Command("replay", "Hand a quarantined event to the handler again; it is then settled as processed") { replayId, replayDb };
         replay.SetAction((parse, ct) => WithStoreAsync(parse.GetRequiredValue(replayDb), stderr, async store =>
@@ -173,7 +189,7 @@ public static class ReceiverProgram
             return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
         }));
 
-        var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH");
+        var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
         var deleteId = EntryArgument();
         var delete = new Command("delete", "Remove a quarantined event for good (after it was replayed, or when it is not worth keeping)") { deleteId, deleteDb };
         delete.SetAction((parse, _) => WithStoreAsync(parse.GetRequiredValue(deleteDb), stderr, async store =>
@@ -256,7 +272,7 @@ public static class ReceiverProgram
     {
         if (!where.IsDurable)
         {
-            stderr.WriteLine(CommandLineErrors.Line($"--store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH"));
+            stderr.WriteLine(CommandLineErrors.Line($"--store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH or {ReceiverStore.PostgresPrefix}CONNECTION"));
             return Usage;
         }
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
@@ -274,6 +290,12 @@ public static class ReceiverProgram
         {
             stderr.WriteLine(CommandLineErrors.Line($"--store: '{where.SqlitePath}' is not a receiver database ({ex.Message})"));
             return Usage;
+        }
+        catch (NpgsqlException ex)
+        {
+            // The store is named without its password; Npgsql's message names the server and the failure.
+            stderr.WriteLine(CommandLineErrors.Line($"--store: the PostgreSQL store {where} did not answer ({ex.Message})"));
+            return Failed;
         }
     }
 
@@ -293,7 +315,7 @@ public static class ReceiverProgram
         {
             receiver = await ReferenceReceiver.StartAsync(options with { LoggerFactory = logging }, ct);
         }
-        catch (Exception ex) when (ex is IOException or SqliteException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or SqliteException or NpgsqlException or UnauthorizedAccessException)
         {
             return await FailAsync(stderr, $"cannot start: {ex.Message}");
         }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using OnceHub.Webhooks;
+using OnceHub.Webhooks.PostgreSql;
 
 namespace OnceHub.Contracts.Receiver;
 
@@ -31,6 +32,12 @@ public sealed record ReceiverOptions
 
     /// <summary>Your processing. Throwing answers 500 (OnceHub retries); after <see cref="MaxHandlerFailures"/> the event is quarantined.</summary>
     public Func<ReceivedEvent, CancellationToken, Task>? OnEvent { get; init; }
+
+    /// <summary>
+    /// With a <c>postgres:</c> store: each handled event also writes one row to <see cref="ReceiverEffects.Table"/> in
+    /// the transaction that settles it (the inbox), so effects can be counted against events.
+    /// </summary>
+    public bool RecordEffects { get; init; }
 
     /// <inheritdoc cref="WebhookPipelineOptions.InFlightLease"/>
     public TimeSpan InFlightLease { get; init; } = TimeSpan.FromMinutes(2);
@@ -99,16 +106,31 @@ public sealed class ReferenceReceiver : IAsyncDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), "MaxBodyBytes must be positive");
         }
+        if (options.RecordEffects && options.Store.PostgresConnection is null)
+        {
+            throw new ArgumentException("RecordEffects needs a postgres: store", nameof(options));
+        }
         var store = options.Store.Open();
         WebhookPipeline pipeline;
+        var onEvent = options.OnEvent;
         try
         {
+            if (store is PostgreSqlEventStore postgres)
+            {
+                // An unreachable database stops the start with its reason, instead of failing every delivery.
+                await postgres.EnsureSchemaAsync(cancellationToken);
+                if (options.RecordEffects)
+                {
+                    await ReceiverEffects.CreateTableAsync(options.Store.PostgresConnection!, cancellationToken);
+                    onEvent = ReceiverEffects.Handler(new PostgreSqlInbox(postgres), options.OnEvent);
+                }
+            }
             // The same rules the endpoint serves, kept here for replay (the store is shared and thread-safe).
             pipeline = new WebhookPipeline(new WebhookPipelineOptions
             {
                 Secrets = endpoints[0].Secrets,
                 Tolerance = options.Tolerance,
-                Handler = options.OnEvent,
+                Handler = onEvent,
                 InFlightLease = options.InFlightLease,
                 MaxHandlerFailures = options.MaxHandlerFailures,
                 Clock = options.Clock,
@@ -157,9 +179,9 @@ public sealed class ReferenceReceiver : IAsyncDisposable
             app.MapOnceHubWebhooks(endpoint.Path, handlers =>
             {
                 handlers.UseSecrets(endpoint.Secrets);
-                if (options.OnEvent is { } onEvent)
+                if (onEvent is { } handler)
                 {
-                    handlers.OnAnyEvent(onEvent);
+                    handlers.OnAnyEvent(handler);
                 }
                 handlers.OnResult(result => Interlocked.Increment(ref receiver._counts[(int)result.Outcome]));
             });

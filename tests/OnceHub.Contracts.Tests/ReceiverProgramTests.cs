@@ -104,6 +104,10 @@ public sealed class ReceiverProgramTests : IDisposable
     [InlineData("quarantine", "explode", "--db", "x.db")]
     [InlineData("--store", "redis:x")]
     [InlineData("--store", "sqlite:")]
+    [InlineData("--store", "postgres:")]
+    [InlineData("--effects", "--secret", "s", "--store", "sqlite:x.db")]
+    [InlineData("--lease-seconds", "0", "--secret", "s")]
+    [InlineData("--store", "postgres:Not A Keyword=1")]
     [InlineData("--store", "events.db")]
     [InlineData("quarantine", "list", "--store", "memory")]
     public async Task Bad_input_exits_2_with_a_message_and_no_stack_trace(params string[] args)
@@ -111,6 +115,17 @@ public sealed class ReceiverProgramTests : IDisposable
         var run = await RunAsync(args);
         Assert.Equal(2, run.Exit);
         Assert.StartsWith("error: ", run.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", run.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_PostgreSQL_store_that_does_not_answer_fails_the_verb_naming_the_server_and_never_the_password()
+    {
+        var run = await RunAsync("quarantine", "list", "--store", "postgres:Host=127.0.0.1;Port=1;Username=app;Password=hunter2;Timeout=2");
+
+        Assert.Equal(1, run.Exit);
+        Assert.StartsWith("error: --store: the PostgreSQL store postgres:Host=127.0.0.1;Port=1;Username=app", run.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", run.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", run.Err, StringComparison.Ordinal);
     }
 

@@ -55,7 +55,7 @@ public sealed class ConfigurationTests
         var result = new OnceHubWebhookOptionsValidator().Validate(null, bad);
         Assert.True(result.Failed);
         Assert.Contains("OnceHub:Webhooks:MaxBodyBytes must be a whole number from 1 to 67108864, got 'lots'", result.Failures!);
-        Assert.Contains("OnceHub:Webhooks:Store must be Sqlite or InMemory, got 'Redis'", result.Failures!);
+        Assert.Contains("OnceHub:Webhooks:Store must be Sqlite, InMemory or PostgreSql, got 'Redis'", result.Failures!);
         Assert.Contains("OnceHub:Webhooks:SqliteSynchronous must be Normal or Full, got 'OFF'", result.Failures!);
     }
 

@@ -11,6 +11,11 @@ public enum WebhookStoreKind
     Sqlite,
     /// <summary>Process memory: for tests; a restart forgets every id, so redeliveries are handled again.</summary>
     InMemory,
+    /// <summary>
+    /// A PostgreSQL database shared by every replica of the receiver: the package OnceHub.Webhooks.PostgreSql and
+    /// its <c>UsePostgreSql</c>, with the connection string <c>ConnectionStrings:OnceHubWebhooks</c>.
+    /// </summary>
+    PostgreSql,
 }
 
 /// <summary>
@@ -127,7 +132,7 @@ public sealed class OnceHubWebhookOptions
             }
             else
             {
-                ConfigurationErrors.Add($"{SectionName}:Store must be Sqlite or InMemory, got '{store}'");
+                ConfigurationErrors.Add($"{SectionName}:Store must be Sqlite, InMemory or PostgreSql, got '{store}'");
             }
         }
         if (section["SqliteSynchronous"] is { } synchronous)

@@ -30,6 +30,13 @@ public static class OnceHubWebhooksServiceCollectionExtensions
             {
                 return new InMemoryEventStore();
             }
+            if (options.Store == WebhookStoreKind.PostgreSql)
+            {
+                // The PostgreSQL store lives in a package of its own, which registers itself under this key.
+                return provider.GetKeyedService<IEventStore>(WebhookStoreKind.PostgreSql)
+                    ?? throw new InvalidOperationException($"{OnceHubWebhookOptions.SectionName}:Store is PostgreSql: add the package "
+                        + "OnceHub.Webhooks.PostgreSql and call services.UsePostgreSql() after AddOnceHubWebhooks()");
+            }
             var root = provider.GetService<IHostEnvironment>()?.ContentRootPath ?? AppContext.BaseDirectory;
             return new SqliteEventStore(Path.GetFullPath(options.DatabasePath, root),
                 new SqliteEventStoreOptions { Synchronous = options.SqliteSynchronous });

@@ -54,7 +54,9 @@ public interface IEventStore : IDisposable
 
     /// <summary>
     /// Clears the in-flight mark after the handler did not finish and returns the id's failure count so far;
-    /// <paramref name="counts"/> false (the sender hung up) releases the id without counting a failure.
+    /// <paramref name="counts"/> false (the sender hung up) releases the id without counting a failure. An id
+    /// settled already (by a handler that settled it in its own transaction before failing) stays settled, and 0
+    /// is returned, as for an id never seen.
     /// </summary>
     ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true);
 

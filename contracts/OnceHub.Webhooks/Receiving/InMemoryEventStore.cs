@@ -53,7 +53,7 @@ public sealed class InMemoryEventStore : IEventStore
     {
         lock (_gate)
         {
-            if (!_events.TryGetValue(eventId, out var entry))
+            if (!_events.TryGetValue(eventId, out var entry) || entry.State == State.Settled)
             {
                 return ValueTask.FromResult(0);
             }

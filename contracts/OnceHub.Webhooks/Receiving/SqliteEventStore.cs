@@ -113,7 +113,7 @@ public sealed class SqliteEventStore : IEventStore
                 """, "$id", "$type", "$state", "$now");
             _fail = Prepare("""
                 UPDATE events SET state = 'failed', lease_until = NULL, failures = failures + $add, updated_at = $now
-                WHERE event_id = $id RETURNING failures
+                WHERE event_id = $id AND state IN ('failed', 'in_flight') RETURNING failures
                 """, "$id", "$now", "$add");
             if (databasePath is not null)
             {

@@ -1,0 +1,30 @@
+namespace OnceHub.Webhooks.PostgreSql;
+
+/// <summary>The values of the <c>state</c> column: the one mapping between them and <see cref="SettledAs"/>.</summary>
+internal static class PostgreSqlStates
+{
+    public const string InFlight = "in_flight";
+    public const string Failed = "failed";
+    public const string Processed = "processed";
+    public const string Ignored = "ignored";
+    public const string Quarantined = "quarantined";
+
+    /// <summary>The settled states as an SQL list, for the purge and its partial index (which must name them literally).</summary>
+    public const string SettledList = $"'{Processed}', '{Ignored}', '{Quarantined}'";
+
+    public static string Name(SettledAs how) => how switch
+    {
+        SettledAs.Processed => Processed,
+        SettledAs.Ignored => Ignored,
+        SettledAs.Quarantined => Quarantined,
+        _ => throw new ArgumentOutOfRangeException(nameof(how)),
+    };
+
+    public static SettledAs? Settled(object? state) => state switch
+    {
+        Processed => SettledAs.Processed,
+        Ignored => SettledAs.Ignored,
+        Quarantined => SettledAs.Quarantined,
+        _ => null,
+    };
+}

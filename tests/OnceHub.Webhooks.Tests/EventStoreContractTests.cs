@@ -1,0 +1,62 @@
+using OnceHub.TestSupport;
+using OnceHub.Webhooks.PostgreSql;
+
+namespace OnceHub.Webhooks.Tests;
+
+public sealed class InMemoryEventStoreContractTests : EventStoreContract
+{
+    protected override IEventStore Open() => new InMemoryEventStore();
+}
+
+public sealed class SqliteInMemoryEventStoreContractTests : EventStoreContract
+{
+    protected override IEventStore Open() => new SqliteEventStore(null);
+}
+
+public sealed class SqliteFileEventStoreContractTests : SharedEventStoreContract, IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    protected override IEventStore Open() => new SqliteEventStore(_database.Path);
+
+    public void Dispose() => _database.Dispose();
+}
+
+/// <summary>Each test gets a schema of its own in the test server, dropped at the end.</summary>
+public sealed class PostgreSqlEventStoreContractTests : SharedEventStoreContract, IDisposable
+{
+    private readonly string _schema = $"test_{Guid.NewGuid():N}";
+    private bool _opened;
+
+    protected override IEventStore Open()
+    {
+        _opened = true;
+        return new PostgreSqlEventStore(TestPostgres.ConnectionString(), new PostgreSqlEventStoreOptions { Schema = _schema });
+    }
+
+    [SkippableFact]
+    public async Task Replicas_starting_at_once_on_an_empty_database_all_find_one_schema_and_share_it()
+    {
+        var replicas = Enumerable.Range(0, 8).Select(_ => (PostgreSqlEventStore)Open()).ToList();
+        try
+        {
+            // Without the advisory lock, concurrent CREATE ... IF NOT EXISTS of one table can fail on the catalog.
+            await Task.WhenAll(replicas.Select(r => Task.Run(() => r.EnsureSchemaAsync())));
+            var outcomes = await Task.WhenAll(replicas.Select(r => r.TryBeginAsync("EVNT-R1", "booking.scheduled", T0, T0.AddMinutes(2)).AsTask()));
+
+            Assert.Single(outcomes, o => o == BeginOutcome.Started);
+        }
+        finally
+        {
+            replicas.ForEach(r => r.Dispose());
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_opened)
+        {
+            TestPostgres.DropSchema(_schema);
+        }
+    }
+}
