@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using OnceHub.Events;
 using OnceHub.Contracts.CommandLine;
+using OnceHub.Events;
 
 namespace OnceHub.Contracts.Cli;
 

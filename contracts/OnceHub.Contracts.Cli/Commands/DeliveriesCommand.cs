@@ -1,8 +1,8 @@
 using System.CommandLine;
-using OnceHub.Contracts.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.LocalDelivery;
 
 namespace OnceHub.Contracts.Cli.Commands;

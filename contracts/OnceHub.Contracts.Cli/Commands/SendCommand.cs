@@ -3,12 +3,12 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Delivery;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
 using OnceHub.Webhooks;
-using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using OnceHub.Contracts.CommandLine;
 using System.Net.Http.Json;
 using OnceHub.Account;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Events;
 using OnceHub.LocalDelivery;
 

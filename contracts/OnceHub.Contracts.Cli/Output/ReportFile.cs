@@ -1,5 +1,5 @@
-using OnceHub.Contracts.Suite;
 using OnceHub.Contracts.CommandLine;
+using OnceHub.Contracts.Suite;
 
 namespace OnceHub.Contracts.Cli.Output;
 

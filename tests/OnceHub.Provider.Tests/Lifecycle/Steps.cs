@@ -224,12 +224,7 @@ public sealed record Import : Step
     public override async Task RunAsync(LifecycleRun run)
     {
         var created = run.Created!;
-        var imported = await run.Client.ReadAsync(new ReadRequest
-        {
-            Id = created.Id,
-            Urn = ProviderSession.Urn("adopted"),
-            Type = ProviderSession.WebhookType,
-        });
+        var imported = await Import.ReadAsImportAsync(run, created.Id);
         Assert.Equal(created.Id, imported.Id);
         Assert.Equal(Props.Str(created.Properties, "name"), Props.Str(imported.Inputs, "name"));
         Assert.Equal(Props.Str(created.Properties, "url"), Props.Str(imported.Inputs, "url"));
@@ -240,6 +235,15 @@ public sealed record Import : Step
         Assert.False(imported.Inputs.Fields.ContainsKey("__defaults"));
         Assert.False(imported.Properties.Fields.ContainsKey("__defaults"));
     }
+
+    /// <summary>A Read with only an id, as <c>pulumi import</c> sends it.</summary>
+    internal static async Task<ReadResponse> ReadAsImportAsync(LifecycleRun run, string id) =>
+        await run.Client.ReadAsync(new ReadRequest
+        {
+            Id = id,
+            Urn = ProviderSession.Urn("adopted"),
+            Type = ProviderSession.WebhookType,
+        });
 }
 
 /// <summary>Import from an account whose reads return the signing secret: it becomes the secret output.</summary>
@@ -248,12 +252,7 @@ public sealed record ImportGetsTheSecret : Step
     public override async Task RunAsync(LifecycleRun run)
     {
         var created = run.Created!;
-        var imported = await run.Client.ReadAsync(new ReadRequest
-        {
-            Id = created.Id,
-            Urn = ProviderSession.Urn("adopted"),
-            Type = ProviderSession.WebhookType,
-        });
+        var imported = await Import.ReadAsImportAsync(run, created.Id);
         Assert.Equal(created.Id, imported.Id);
         Assert.True(Props.IsSecret(imported.Properties.Fields["secret"]));
         Assert.Equal(Props.Str(created.Properties, "secret"), Props.Str(imported.Properties, "secret"));
