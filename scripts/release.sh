@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything a release attaches, in artifacts/release/: the plugin archive of every platform, the OnceHub.Cli tool
-# and OnceHub.Webhooks packages (with symbols), and SHA256SUMS over all of them. Versioned by the v* tag (MinVer).
+# OnceHub.Webhooks and OnceHub.Webhooks.PostgreSql packages (with symbols), and SHA256SUMS over all of them. Versioned by the v* tag (MinVer).
 # Set PluginDownloadUrl (github://api.github.com/OWNER/REPO) to the repository the release is published from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +12,6 @@ rm -rf artifacts/release
 scripts/plugin-archive.sh linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
 dotnet pack contracts/OnceHub.Contracts.Cli -c Release -o artifacts/release -nologo
 dotnet pack contracts/OnceHub.Webhooks -c Release -o artifacts/release -nologo
+dotnet pack contracts/OnceHub.Webhooks.PostgreSql -c Release -o artifacts/release -nologo
 scripts/checksums.sh
 ls -l artifacts/release
