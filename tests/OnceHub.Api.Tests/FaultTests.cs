@@ -224,7 +224,8 @@ public sealed class FaultTests(ITestOutputHelper output)
     [Fact]
     public async Task A_burst_of_creates_drains_at_the_rate_limit_however_many_waves_it_takes()
     {
-        // 30 creates at 10/s meet 429s however fast the machine sends them; every create lands, each exactly once.
+        // A burst of creates three times the emulator's per-second limit meets 429s however fast the machine sends
+        // them; every create lands, each exactly once.
         await using var h = await Harness.StartAsync(
             output, new EmulatorOptions { RateLimitPerSecond = 10 },
             o => o with { MaxAttempts = 2 }, new RecordingTimeProvider(DateTimeOffset.UtcNow, realWaits: true));

@@ -72,8 +72,8 @@ public sealed class SqliteEventStoreTests
     {
         using var database = new TempDatabase();
         var path = database.Path;
-        // Finishing asked for at any log size: whether the log reaches the default 32 MB within the test depends
-        // on the machine's write rate, the mechanism that starts it over does not.
+        // Finishing asked for at any log size: whether the log reaches the default threshold within the test
+        // depends on the machine's write rate, the mechanism that starts it over does not.
         using var store = new SqliteEventStore(path, new SqliteEventStoreOptions(), walFinishAboveBytes: 0);
         var next = 0;
         // 8 receivers' worth of claims and settles, never pausing: the writer always has a transaction coming.
