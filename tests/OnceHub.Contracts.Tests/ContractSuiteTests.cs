@@ -29,12 +29,14 @@ public class ContractSuiteTests
         var report = await RunAsync(receiver.Url);
 
         Assert.True(report.Passed, string.Join(Environment.NewLine, report.Checks.Where(c => !c.Passed).Select(c => $"{c.Event} {c.Check}: {c.Detail}")));
-        Assert.Equal(EventCatalog.Specific.Count * ContractChecks.All.Count, report.CheckCount);
+        Assert.Equal((EventCatalog.Specific.Count * ContractChecks.PerEvent.Count) + ContractChecks.Lifecycle.Count, report.CheckCount);
         Assert.Equal(EventCatalog.Specific.Select(e => e.Name), report.Events.Select(e => e.Event.Name));
         Assert.All(report.Events, e => Assert.Equal(1, e.Delivery.AcceptedAttempt!.Attempt));
-        // One processed event per type and per variant of its family; the redeliveries were acknowledged as
-        // duplicates; the unknown future type of each forward-compatibility check was ignored.
-        Assert.Equal(EventCatalog.Specific.Sum(e => 1 + ContractResources.ReadVariants(e.Family).Count), receiver.ProcessedCount);
+        Assert.Equal("2/2", Check(report, OutOfOrderCheck.Subject, ContractChecks.OutOfOrder).Summary);
+        // One processed event per type, per variant of its family and per step of the out-of-order lifecycles; the
+        // redeliveries were acknowledged as duplicates; the unknown future type of each forward-compatibility check was ignored.
+        Assert.Equal(EventCatalog.Specific.Sum(e => 1 + ContractResources.ReadVariants(e.Family).Count) + OutOfOrderCheck.Requests,
+            receiver.ProcessedCount);
         Assert.Equal(EventCatalog.Specific.Count, receiver.DuplicateCount);
         Assert.Equal(EventCatalog.Specific.Count, receiver.Count(ReceiveOutcome.Ignored));
         Assert.False(report.DeadlineReached);
@@ -118,7 +120,7 @@ public class ContractSuiteTests
             // Once as many checks are done as one event has, as Ctrl+C would.
             Progress = (done, _) =>
             {
-                if (done >= ContractChecks.All.Count)
+                if (done >= ContractChecks.PerEvent.Count)
                 {
                     interrupt.Cancel();
                 }
@@ -129,7 +131,7 @@ public class ContractSuiteTests
         Assert.False(report.DeadlineReached);
         var hung = report.Events.Single(e => e.Event.Name == "booking.scheduled").Checks;
         // All but perhaps its delivery, which may have been that first request.
-        Assert.True(hung.Count(c => (c.Status, c.Summary) == (CheckStatus.Skipped, "interrupted")) >= ContractChecks.All.Count - 1);
+        Assert.True(hung.Count(c => (c.Status, c.Summary) == (CheckStatus.Skipped, "interrupted")) >= ContractChecks.PerEvent.Count - 1);
         Assert.DoesNotContain(hung, c => c.Status == CheckStatus.Failed);
         Assert.True(Check(report, "conversation.started", ContractChecks.Accepted).Passed);
     }
@@ -152,7 +154,7 @@ public class ContractSuiteTests
         // The verdict comes within max(30 s, 4 x the timeout).
         Assert.True(report.WallTime < Deadline.Seconds(30), $"verdict after {report.WallTime.TotalSeconds:0.0} s");
         // Every check fails but the redelivery, which is not tried without a first delivery.
-        Assert.Equal(EventCatalog.Specific.Count * (ContractChecks.All.Count - 1), report.FailureCount);
+        Assert.Equal((EventCatalog.Specific.Count * (ContractChecks.PerEvent.Count - 1)) + ContractChecks.Lifecycle.Count, report.FailureCount);
         Assert.Equal(EventCatalog.Specific.Count, report.SkippedCount);
         Assert.Contains("3 attempts in a row to this receiver timed out", string.Join("\n", report.Checks.Select(c => c.Detail)), StringComparison.Ordinal);
         Assert.Contains("no answer", Check(report, "booking.scheduled", ContractChecks.AnswersInTime).Detail, StringComparison.Ordinal);
@@ -165,11 +167,13 @@ public class ContractSuiteTests
         var target = new Uri("http://127.0.0.1:1/");
         // Per event: delivery, redelivery, 4 probes, and the forward-compatible payloads (the family's
         // variants and one unknown type): 8 booking events x (6 + 4 + 1) + 4 conversation events x (6 + 3 + 1)
-        // = 128 requests. One at a time: 128 timeouts plus 2 of slack.
+        // = 128 requests; then the out-of-order lifecycle's steps, 3 + 4. One at a time: 135 timeouts plus 2 of slack.
         Assert.Equal(128, EventCatalog.Specific.Sum(ContractChecks.RequestsFor));
-        Assert.Equal(TimeSpan.FromSeconds(1300), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
-        // 8 at a time: 16 waves plus 2.
-        Assert.Equal(TimeSpan.FromSeconds(180), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
+        Assert.Equal(7, OutOfOrderCheck.Requests);
+        Assert.Equal(135, new SuiteOptions { Target = target, Secret = "x" }.Requests);
+        Assert.Equal(TimeSpan.FromSeconds(1370), new SuiteOptions { Target = target, Secret = "x" }.Deadline);
+        // 8 at a time: 17 waves plus 2.
+        Assert.Equal(TimeSpan.FromSeconds(190), new SuiteOptions { Target = target, Secret = "x", Concurrency = 8 }.Deadline);
         Assert.Equal(TimeSpan.FromSeconds(5), new SuiteOptions
         {
             Target = target,

@@ -10,11 +10,16 @@ public class SuiteTableTests
 {
     private static SuiteReport Report() => new("http://127.0.0.1:8080/hook", TimeSpan.FromSeconds(10),
         [.. EventCatalog.Specific.Select(e => new EventReport(e, new DeliveryResult([]),
-            [.. ContractChecks.All.Select(c => e.Name == "booking.canceled_reschedule_requested" && c.Name == ContractChecks.AnswersInTime
+            [.. ContractChecks.PerEvent.Select(c => e.Name == "booking.canceled_reschedule_requested" && c.Name == ContractChecks.AnswersInTime
                 ? new CheckResult(e.Name, c.Name, CheckStatus.Failed, "1 unanswered", "1 of 11 requests got no answer within 10 s", TimeSpan.Zero)
                 : new CheckResult(e.Name, c.Name, CheckStatus.Passed, "200", "acknowledged", TimeSpan.Zero))],
             TimeSpan.Zero))],
-        TimeSpan.FromSeconds(3), DeadlineReached: false);
+        TimeSpan.FromSeconds(3), DeadlineReached: false)
+    {
+        Lifecycle = [new CheckResult(OutOfOrderCheck.Subject, ContractChecks.OutOfOrder, CheckStatus.Failed, "1/2",
+            "order later-steps-first (booking.canceled → booking.rescheduled → booking.scheduled): step 1 booking.canceled not acknowledged in 15 attempt(s), the last 409 in 1 ms",
+            TimeSpan.Zero)],
+    };
 
     [Fact]
     public void At_80_columns_every_line_fits_and_no_event_or_check_name_is_cut()
@@ -31,6 +36,7 @@ public class SuiteTableTests
         Assert.Contains(lines, l => l.Contains("booking.canceled_reschedule_requested", StringComparison.Ordinal)
             && l.Contains("answers-in-time: FAIL 1 unanswered", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("conversation.abandoned", StringComparison.Ordinal) && l.Contains("ok (8)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(OutOfOrderCheck.Subject, StringComparison.Ordinal) && l.Contains("out-of-order: FAIL 1/2", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -41,8 +47,14 @@ public class SuiteTableTests
 
         SuiteTable.Write(console, output, Report());
 
-        var header = console.Output.Split('\n').First(l => l.Contains("event", StringComparison.Ordinal));
-        Assert.All(ContractChecks.All, c => Assert.Contains(c.Name, header, StringComparison.Ordinal));
+        var lines = console.Output.Split('\n');
+        var header = lines.First(l => l.Contains("event", StringComparison.Ordinal));
+        Assert.All(ContractChecks.PerEvent, c => Assert.Contains(c.Name, header, StringComparison.Ordinal));
+        // The lifecycle's checks have a table of their own below, its row named for the lifecycle.
+        var lifecycleHeader = lines.First(l => l.Contains("lifecycle", StringComparison.Ordinal));
+        Assert.All(ContractChecks.Lifecycle, c => Assert.Contains(c.Name, lifecycleHeader, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(OutOfOrderCheck.Subject, StringComparison.Ordinal) && l.Contains("FAIL 1/2", StringComparison.Ordinal));
+        Assert.Contains("booking lifecycle out-of-order: order later-steps-first", output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -50,7 +62,7 @@ public class SuiteTableTests
     {
         var report = new SuiteReport("http://127.0.0.1:8080/hook", TimeSpan.FromSeconds(10),
             [.. EventCatalog.Specific.Select((e, i) => new EventReport(e, new DeliveryResult([]),
-                [.. ContractChecks.All.Select(c => c.Name == ContractChecks.ForgedSignature
+                [.. ContractChecks.PerEvent.Select(c => c.Name == ContractChecks.ForgedSignature
                     ? new CheckResult(e.Name, c.Name, CheckStatus.Failed, "200", $"accepted (200 in {i} ms): the receiver takes forged signatures", TimeSpan.Zero)
                     : new CheckResult(e.Name, c.Name, CheckStatus.Passed, "200", "acknowledged", TimeSpan.Zero))],
                 TimeSpan.Zero))],

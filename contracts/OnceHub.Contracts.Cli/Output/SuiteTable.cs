@@ -8,7 +8,8 @@ namespace OnceHub.Contracts.Cli.Output;
 
 /// <summary>
 /// A run's report for people: one row per event and one column per check, named as in
-/// <see cref="ContractChecks"/>; short cells, then the failures with their evidence, then the verdict.
+/// <see cref="ContractChecks"/>, and a row for the booking lifecycle's checks; short cells, then the failures
+/// with their evidence, then the verdict.
 /// </summary>
 internal static partial class SuiteTable
 {
@@ -19,7 +20,18 @@ internal static partial class SuiteTable
     {
         output.WriteLine($"OnceHub webhook contract: {report.Target} (timeout {Seconds(report.Timeout)})");
         output.WriteLine();
-        console.Write(console.Profile.Width >= WideWidth(report) ? Wide(report) : Narrow(report));
+        if (console.Profile.Width >= WideWidth(report))
+        {
+            console.Write(Wide(report));
+            if (report.Lifecycle.Count > 0)
+            {
+                console.Write(WideLifecycle(report));
+            }
+        }
+        else
+        {
+            console.Write(Narrow(report));
+        }
 
         var notPassed = report.Checks.Where(c => !c.Passed).ToList();
         if (notPassed.Count > 0)
@@ -49,7 +61,7 @@ internal static partial class SuiteTable
     private static Table Wide(SuiteReport report)
     {
         var table = new Table().Border(TableBorder.Simple).AddColumn("event");
-        foreach (var check in ContractChecks.All)
+        foreach (var check in ContractChecks.PerEvent)
         {
             table.AddColumn(check.Name);
         }
@@ -60,6 +72,18 @@ internal static partial class SuiteTable
         return table;
     }
 
+    /// <summary>The lifecycle's checks under the events' table, one column each.</summary>
+    private static Table WideLifecycle(SuiteReport report)
+    {
+        var table = new Table().Border(TableBorder.Simple).AddColumn("lifecycle");
+        foreach (var check in ContractChecks.Lifecycle)
+        {
+            table.AddColumn(check.Name);
+        }
+        table.AddRow([new Text(report.Lifecycle[0].Event), .. report.Lifecycle.Select(Cell)]);
+        return table;
+    }
+
     /// <summary>
     /// For a narrow terminal: per event, "ok" or the checks that did not pass with their short result; the column
     /// of results wraps between checks, so no name is cut.
@@ -67,13 +91,14 @@ internal static partial class SuiteTable
     private static Table Narrow(SuiteReport report)
     {
         var table = new Table().Border(TableBorder.Simple).AddColumn("event", c => c.NoWrap()).AddColumn("checks");
-        foreach (var e in report.Events)
+        foreach (var (name, checks) in report.Events.Select(e => (e.Event.Name, e.Checks))
+            .Concat(report.Lifecycle.Count > 0 ? [(report.Lifecycle[0].Event, report.Lifecycle)] : []))
         {
-            var notPassed = e.Checks.Where(c => !c.Passed).ToList();
+            var notPassed = checks.Where(c => !c.Passed).ToList();
             IRenderable result = notPassed.Count == 0
-                ? new Text($"ok ({e.Checks.Count})", new Style(Color.Green))
+                ? new Text($"ok ({checks.Count})", new Style(Color.Green))
                 : new Rows(notPassed.Select(c => new Text($"{c.Check}: {CellText(c)}", CellStyle(c))));
-            table.AddRow(new Text(e.Event.Name), result);
+            table.AddRow(new Text(name), result);
         }
         return table;
     }
@@ -82,9 +107,9 @@ internal static partial class SuiteTable
     private static int WideWidth(SuiteReport report)
     {
         var eventWidth = report.Events.Select(e => e.Event.Name.Length).Append("event".Length).Max();
-        var checkWidths = ContractChecks.All.Select((check, i) => report.Events
+        var checkWidths = ContractChecks.PerEvent.Select((check, i) => report.Events
             .Select(e => CellText(e.Checks[i]).Length).Append(check.Name.Length).Max());
-        return eventWidth + checkWidths.Sum() + (3 * (ContractChecks.All.Count + 1)) + 1;
+        return eventWidth + checkWidths.Sum() + (3 * (ContractChecks.PerEvent.Count + 1)) + 1;
     }
 
     private static Text Cell(CheckResult c) => new(CellText(c), CellStyle(c));

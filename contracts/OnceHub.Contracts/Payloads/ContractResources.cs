@@ -38,6 +38,9 @@ public static class ContractResources
             .Select(n => new PayloadVariant(n[prefix.Length..^".json".Length], family, ReadBytes(n)))];
     }
 
+    /// <summary>A lifecycle fixture, <c>samples/lifecycles/&lt;name&gt;.json</c>: one object's steps and the orders they are delivered in.</summary>
+    public static byte[] ReadLifecycle(string name) => ReadBytes("samples/lifecycles/" + name + ".json");
+
     private static byte[] ReadBytes(string name)
     {
         using var stream = Open(name);

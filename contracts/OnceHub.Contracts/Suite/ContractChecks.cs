@@ -39,8 +39,9 @@ public sealed record ProbeRequest(byte[] Body, string? Signature);
 public sealed record Probe(Func<ProbeInput, ProbeRequest> Build, ProbeExpectation Expect, string What);
 
 /// <summary>
-/// The catalog of checks run for every event, in table order. Adding a check is one entry here (a
-/// probe's request and expectation, or a name the suite computes itself).
+/// The catalog of checks, in table order: those run for every event, then those run once on one booking's
+/// lifecycle. Adding a check is one entry here (a probe's request and expectation, or a name the suite
+/// computes itself).
 /// </summary>
 public static class ContractChecks
 {
@@ -52,8 +53,10 @@ public static class ContractChecks
     public const string StaleTimestamp = "stale-timestamp";
     public const string AnswersInTime = "answers-in-time";
     public const string ForwardCompatible = ForwardCompatibilityCheck.Name;
+    public const string OutOfOrder = OutOfOrderCheck.Name;
 
-    public static IReadOnlyList<ContractCheck> All { get; } =
+    /// <summary>The checks run for every selected event, in table order.</summary>
+    public static IReadOnlyList<ContractCheck> PerEvent { get; } =
     [
         new(Accepted, "the documented sample, correctly signed, gets a 2xx (retried on OnceHub's schedule in virtual time; the report shows the attempt and offset)"),
         new(Redelivery, "the same event delivered again (same id, new signature) still gets a 2xx: OnceHub redelivers when an answer is lost"),
@@ -75,7 +78,16 @@ public static class ContractChecks
         new(AnswersInTime, "every request above got an answer (any status) within the per-request timeout"),
     ];
 
-    public static IEnumerable<ContractCheck> Probes => All.Where(c => c.Probe is not null);
+    /// <summary>The checks run once per run, on one booking's lifecycle, when its event types are selected.</summary>
+    public static IReadOnlyList<ContractCheck> Lifecycle { get; } =
+    [
+        new(OutOfOrder, OutOfOrderCheck.Meaning),
+    ];
+
+    /// <summary>Every check: those per event, then those on the lifecycle.</summary>
+    public static IReadOnlyList<ContractCheck> All { get; } = [.. PerEvent, .. Lifecycle];
+
+    public static IEnumerable<ContractCheck> Probes => PerEvent.Where(c => c.Probe is not null);
 
     /// <summary>
     /// Requests a passing receiver gets for an event: the delivery, the redelivery, one per probe and one per

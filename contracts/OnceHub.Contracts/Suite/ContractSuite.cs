@@ -48,8 +48,14 @@ public sealed class SuiteOptions
     /// <summary>Receives each request and its answer as text (verbose mode); signatures redacted.</summary>
     public Action<string>? Trace { get; init; }
 
+    /// <summary>Whether the run includes the lifecycle's checks: when every event type of the lifecycle is selected.</summary>
+    public bool RunsLifecycle => OutOfOrderCheck.AppliesTo(Events);
+
     /// <summary>The number of checks the run reports.</summary>
-    public int CheckCount => Events.Count * ContractChecks.All.Count;
+    public int CheckCount => (Events.Count * ContractChecks.PerEvent.Count) + (RunsLifecycle ? ContractChecks.Lifecycle.Count : 0);
+
+    /// <summary>The requests a passing receiver gets in the run.</summary>
+    public int Requests => Events.Sum(ContractChecks.RequestsFor) + (RunsLifecycle ? OutOfOrderCheck.Requests : 0);
 
     /// <summary>
     /// The run's wall-time bound: enough for every request a passing receiver gets to take the whole
@@ -61,7 +67,7 @@ public sealed class SuiteOptions
     {
         get
         {
-            var waves = (Events.Sum(ContractChecks.RequestsFor) + Concurrency - 1) / Math.Max(1, Concurrency);
+            var waves = (Requests + Concurrency - 1) / Math.Max(1, Concurrency);
             return TimeSpan.FromTicks(Math.Max(Timeout.Ticks * (waves + 2), TimeSpan.FromSeconds(5).Ticks));
         }
     }
@@ -97,7 +103,11 @@ public sealed record EventReport(EventType Event, DeliveryResult Delivery, IRead
 public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<EventReport> Events, TimeSpan WallTime, bool DeadlineReached,
     bool Interrupted = false)
 {
-    public IEnumerable<CheckResult> Checks => Events.SelectMany(e => e.Checks);
+    /// <summary>The results of <see cref="ContractChecks.Lifecycle"/>, in catalog order; empty when the run did not include them.</summary>
+    public IReadOnlyList<CheckResult> Lifecycle { get; init; } = [];
+
+    /// <summary>Every result: each event's checks, then the lifecycle's.</summary>
+    public IEnumerable<CheckResult> Checks => Events.SelectMany(e => e.Checks).Concat(Lifecycle);
 
     public int CheckCount => Checks.Count();
 
@@ -111,8 +121,9 @@ public sealed record SuiteReport(string Target, TimeSpan Timeout, IReadOnlyList<
 /// <summary>
 /// Runs OnceHub's webhook contract against a receiver endpoint: for every event, the documented sample
 /// delivered on the retry schedule, a redelivery, the probes of <see cref="ContractChecks"/>, and answer
-/// times. Events run concurrently, with at most <see cref="SuiteOptions.Concurrency"/> requests in
-/// flight; the whole run is bounded by <see cref="SuiteOptions.Deadline"/>.
+/// times; then, once, one booking's lifecycle out of order (<see cref="OutOfOrderCheck"/>). Events and the
+/// lifecycle run concurrently, with at most <see cref="SuiteOptions.Concurrency"/> requests in flight; the
+/// whole run is bounded by <see cref="SuiteOptions.Deadline"/>.
 /// </summary>
 public static class ContractSuite
 {
@@ -138,12 +149,33 @@ public static class ContractSuite
         var signer = new WebhookSigner(options.Secret);
         var progress = new ProgressCounter(options.Progress, options.CheckCount);
 
+        var lifecycle = options.RunsLifecycle
+            ? RunLifecycleAsync(options, engine, signer, progress, deadline.Token, cancellationToken)
+            : Task.FromResult<IReadOnlyList<CheckResult>>([]);
         var reports = await Task.WhenAll(options.Events.Select(e =>
             RunEventAsync(e, options, engine, signer, progress, deadline.Token, cancellationToken))).ConfigureAwait(false);
+        var lifecycleResults = await lifecycle.ConfigureAwait(false);
         var interrupted = cancellationToken.IsCancellationRequested;
         return new SuiteReport(DisplayTarget(options.Target), options.Timeout, reports, Stopwatch.GetElapsedTime(started),
-            deadline.IsCancellationRequested && !interrupted, interrupted);
+            deadline.IsCancellationRequested && !interrupted, interrupted)
+        {
+            Lifecycle = lifecycleResults,
+        };
     }
+
+    private static async Task<IReadOnlyList<CheckResult>> RunLifecycleAsync(SuiteOptions options, DeliveryEngine engine, WebhookSigner signer,
+        ProgressCounter progress, CancellationToken ct, CancellationToken interrupt)
+    {
+        var outOfOrder = Settle(await OutOfOrderCheck.RunAsync(options.Target, engine, signer, ct).ConfigureAwait(false), interrupt);
+        progress.Step();
+        return [outOfOrder];
+    }
+
+    /// <summary>A check that ends in failure after the interruption failed because it was cut short: it was not judged.</summary>
+    private static CheckResult Settle(CheckResult result, CancellationToken interrupt) =>
+        interrupt.IsCancellationRequested && result.Status == CheckStatus.Failed
+            ? result with { Status = CheckStatus.Skipped, Summary = "interrupted", Detail = "interrupted before it finished" }
+            : result;
 
     /// <summary>The target as shown in reports: without user info, which may hold credentials.</summary>
     public static string DisplayTarget(Uri target) =>
@@ -154,10 +186,7 @@ public static class ContractSuite
     private static async Task<EventReport> RunEventAsync(EventType eventType, SuiteOptions options, DeliveryEngine engine,
         WebhookSigner signer, ProgressCounter progress, CancellationToken ct, CancellationToken interrupt)
     {
-        // A check that ends in failure after the interruption failed because it was cut short: it was not judged.
-        CheckResult Settle(CheckResult result) => interrupt.IsCancellationRequested && result.Status == CheckStatus.Failed
-            ? result with { Status = CheckStatus.Skipped, Summary = "interrupted", Detail = "interrupted before it finished" }
-            : result;
+        CheckResult Settle(CheckResult result) => ContractSuite.Settle(result, interrupt);
 
         var sample = ContractResources.ReadSample(eventType.Name);
         var target = options.Target;
@@ -224,13 +253,13 @@ public static class ContractSuite
         results[ContractChecks.AnswersInTime] = Settle(AnswersInTimeCheck(eventType.Name, answers, options.Timeout));
         progress.Step();
         var slowest = answers.Count == 0 ? TimeSpan.Zero : answers.Max(a => a.Result.Elapsed);
-        return new EventReport(eventType, delivery, [.. ContractChecks.All.Select(c => results[c.Name])], slowest);
+        return new EventReport(eventType, delivery, [.. ContractChecks.PerEvent.Select(c => results[c.Name])], slowest);
     }
 
     // The event and check of the request under way, for its trace lines: it flows into the engine's call.
     private static readonly AsyncLocal<string?> RequestLabel = new();
 
-    private static async Task<T> LabeledAsync<T>(string label, Func<Task<T>> call)
+    internal static async Task<T> LabeledAsync<T>(string label, Func<Task<T>> call)
     {
         RequestLabel.Value = label;
         return await call().ConfigureAwait(false);
