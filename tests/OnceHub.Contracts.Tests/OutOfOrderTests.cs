@@ -218,7 +218,8 @@ public sealed class OutOfOrderTests : IDisposable
             ["verify", "--target", receiver.Url.ToString(), "--secret", Secret, "--events", string.Join(",", LifecycleEvents.Select(e => e.Name)), "--report", junit]);
 
         Assert.Equal(CliApp.Failed, exit);
-        Assert.Contains("booking lifecycle out-of-order: order later-steps-first", stdout.ToString(), StringComparison.Ordinal);
+        Assert.Contains(stdout.ToString().Split('\n'), l => l.StartsWith("  booking lifecycle out-of-order: ", StringComparison.Ordinal)
+            && l.Contains("order later-steps-first", StringComparison.Ordinal));
         var cases = XDocument.Load(junit).Root!.Element("testsuite")!.Elements("testcase").ToList();
         Assert.Equal(LifecycleEvents.Length * ContractChecks.PerEvent.Count + 1, cases.Count);
         var outOfOrder = Assert.Single(cases, c => c.Attribute("name")!.Value == ContractChecks.OutOfOrder);

@@ -52,9 +52,9 @@ public static class OutOfOrderCheck
                 elapsed);
         }
         var why = failed.Any(r => r.Failed!.Result.WindowExhausted)
-            ? ": an event for a booking the receiver has not seen, or older than one it has, must still get a 2xx, or OnceHub retries it for days and then disables the webhook"
+            ? "an event for a booking the receiver has not seen, or older than one it has, must still get a 2xx, or OnceHub retries it for days and then disables the webhook: "
             : "";
-        return new CheckResult(Subject, Name, CheckStatus.Failed, summary, string.Join("; ", failed.Select(Explain)) + why, elapsed);
+        return new CheckResult(Subject, Name, CheckStatus.Failed, summary, why + string.Join("; ", failed.Select(Explain)), elapsed);
     }
 
     private sealed record Delivery(int Position, LifecycleStep Step, DeliveryResult Result);
