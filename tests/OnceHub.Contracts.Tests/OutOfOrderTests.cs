@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using OnceHub.Contracts.Cli;
-using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
@@ -20,7 +19,9 @@ public sealed class OutOfOrderTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>The lifecycle's event types only: the smallest run that includes the check.</summary>
-    private static readonly EventType[] LifecycleEvents = [.. BookingLifecycle.Default.Steps.Select(s => s.Event)];
+    private static readonly EventType[] LifecycleEvents = [.. OutOfOrderPlan.Default.Scenario.Events.Select(Type)];
+
+    private static EventType Type(string name) => EventCatalog.Specific.Single(e => e.Name == name);
 
     private static Task<SuiteReport> RunAsync(Uri target) =>
         ContractSuite.RunAsync(new SuiteOptions { Target = target, Secret = Secret, Events = LifecycleEvents });
@@ -63,24 +64,26 @@ public sealed class OutOfOrderTests : IDisposable
     [Fact]
     public void Each_step_is_the_same_booking_moving_forward_and_valid_against_the_schemas()
     {
-        var lifecycle = BookingLifecycle.Default;
-        var booking = BookingLifecycle.NewBookingId();
-        var payloads = lifecycle.Steps.Select(s => (Step: s, Body: lifecycle.Payload(s, booking))).ToList();
+        var steps = OutOfOrderPlan.Default.Scenario.Play(DateTimeOffset.UtcNow);
+        var booking = (string)steps[0].Data["id"]!;
+        var payloads = steps.Select(s => (Step: s, Body: s.Payload())).ToList();
 
+        Assert.StartsWith("BKNG-", booking, StringComparison.Ordinal);
         Assert.All(payloads, p => Assert.Empty(PayloadValidator.Default.Validate(p.Body)));
         var nodes = payloads.Select(p => (p.Step, Node: JsonNode.Parse(p.Body)!)).ToList();
         Assert.All(nodes, n =>
         {
-            Assert.Equal(n.Step.Event.Name, (string?)n.Node["type"]);
+            Assert.Equal(n.Step.EventType, (string?)n.Node["type"]);
             Assert.Equal(booking, (string?)n.Node["data"]!["id"]);
-            Assert.Equal(n.Step.Event.DataStatus, (string?)n.Node["data"]!["status"]);
+            Assert.Equal(Type(n.Step.EventType).DataStatus, (string?)n.Node["data"]!["status"]);
+            Assert.Equal((string?)n.Node["creation_time"], (string?)n.Node["data"]!["last_updated_time"]);
             Assert.Contains(booking, (string?)n.Node["data"]!["cancel_reschedule_url"], StringComparison.Ordinal);
         });
         Assert.Equal(nodes.Count, nodes.Select(n => (string?)n.Node["id"]).Distinct().Count());
         var updated = nodes.Select(n => DateTimeOffset.Parse((string)n.Node["data"]!["last_updated_time"]!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.All(updated.Zip(updated.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"{pair.Second} is not after {pair.First}"));
 
-        JsonNode Data(string type) => nodes.Single(n => n.Step.Event.Name == type).Node["data"]!;
+        JsonNode Data(string type) => nodes.Single(n => n.Step.EventType == type).Node["data"]!;
         Assert.NotEqual((string?)Data("booking.scheduled")["starting_time"], (string?)Data("booking.rescheduled")["starting_time"]);
         Assert.Equal((string?)Data("booking.rescheduled")["starting_time"], (string?)Data("booking.canceled")["starting_time"]);
         Assert.Null(Data("booking.scheduled")["cancel_reschedule_information"]);
@@ -92,36 +95,47 @@ public sealed class OutOfOrderTests : IDisposable
     [Fact]
     public void Each_order_delivers_a_step_after_a_later_one_and_together_they_cover_both_ways_retries_reorder()
     {
-        var orders = BookingLifecycle.Default.Orders;
-        var steps = BookingLifecycle.Default.Steps;
+        var plan = OutOfOrderPlan.Default;
+        var orders = plan.Orders;
+        var steps = plan.Scenario.Events.ToList();
 
+        // The last step leaves a status an earlier event must not undo.
+        Assert.Equal("canceled", Type(steps[^1]).DataStatus);
         // A later step before an earlier one: the lifecycle's last step comes before its first.
-        Assert.Contains(orders, o => o.Steps.ToList().IndexOf(steps[^1]) < o.Steps.ToList().IndexOf(steps[0]));
+        Assert.Contains(orders, o => o.Events.ToList().IndexOf(steps[^1]) < o.Events.ToList().IndexOf(steps[0]));
         // An earlier step again after a later one: a step delivered twice, the second time after a later step.
-        Assert.Contains(orders, o => o.Steps.Select((s, i) => (s, i)).Any(x =>
-            o.Steps.Take(x.i).Contains(x.s) && o.Steps.Take(x.i).Any(before => before.LastUpdated > x.s.LastUpdated)));
-        Assert.Equal(orders.Sum(o => o.Steps.Count), OutOfOrderCheck.Requests);
+        Assert.Contains(orders, o =>
+        {
+            var played = plan.Play(o, DateTimeOffset.UtcNow);
+            return played.Select((s, i) => (s, i)).Any(x =>
+                played.Take(x.i).Any(before => before.Step == x.s.Step) && played.Take(x.i).Any(before => before.Time > x.s.Time));
+        });
+        // Each order plays the scenario afresh: a booking of its own.
+        Assert.Equal(orders.Count, orders.Select(o => (string)plan.Play(o, DateTimeOffset.UtcNow)[0].Data["id"]!).Distinct().Count());
+        Assert.Equal(orders.Sum(o => o.Events.Count), OutOfOrderCheck.Requests);
     }
 
     public static TheoryData<string, string> BrokenFixtures => new()
     {
-        { """{"sample":"conversation.started","steps":[],"orders":[]}""", "sample: 'conversation.started' is not a booking event" },
-        { """{"sample":"booking.scheduled","steps":[{"type":"booking.scheduled","data":{"last_updated_time":"2020-03-23T09:30:04Z"}},{"type":"booking.canceled","data":{"last_updated_time":"2020-03-22T09:30:04Z"}}],"orders":[]}""",
-            "steps[1].data.last_updated_time: must be later than the step before's" },
-        { """{"sample":"booking.scheduled","steps":[{"type":"booking.scheduled","data":{}},{"type":"booking.nope","data":{}}],"orders":[]}""",
-            "steps[1].type: '\"booking.nope\"' must be a booking event type of the catalog" },
-        { """{"sample":"booking.scheduled","steps":[{"type":"booking.scheduled","data":{}},{"type":"booking.canceled","data":{"last_updated_time":"2020-03-24T09:30:04Z"}}],"orders":[{"name":"in-order","why":"x","steps":["booking.scheduled","booking.canceled"]}]}""",
+        { """{"scenario":"conversation-closed","orders":[]}""", "scenario: 'conversation-closed' is not a booking scenario" },
+        { """{"scenario":"rescheduled-then-cancelled","orders":[]}""", "scenario: 'rescheduled-then-cancelled' is not a scenario of samples/scenarios/" },
+        { """{"scenario":"automatic-booking","orders":[]}""", "scenario: 'automatic-booking' sends 1 event(s): a lifecycle delivered out of order has at least two" },
+        { """{"scenario":"rescheduled-then-canceled","orders":[{"name":"x","why":"x","steps":["booking.canceled","booking.nope"]}]}""",
+            "orders[0].steps[1]: '\"booking.nope\"' must be a booking event type of the catalog" },
+        { """{"scenario":"rescheduled-then-canceled","orders":[{"name":"in-order","why":"x","steps":["booking.scheduled","booking.canceled"]}]}""",
             "orders[0].steps: must deliver a step after a later one" },
-        { """{"sample":"booking.scheduled","steps":[{"type":"booking.scheduled","data":{}},{"type":"booking.canceled","data":{"last_updated_time":"2020-03-24T09:30:04Z"}}],"orders":[{"name":"x","why":"x","steps":["booking.canceled","booking.completed"]}]}""",
-            "orders[0].steps[1]: 'booking.completed' is not a step of the lifecycle" },
+        { """{"scenario":"rescheduled-then-canceled","orders":[{"name":"x","why":"x","steps":["booking.canceled","booking.completed"]}]}""",
+            "orders[0].steps[1]: 'booking.completed' is not a step of scenario rescheduled-then-canceled" },
+        { """{"scenario":"rescheduled-then-canceled","orders":[{"name":"x","why":"x","steps":["booking.canceled","booking.scheduled"]},{"name":"x","why":"y","steps":["booking.canceled","booking.scheduled"]}]}""",
+            "orders[1].name: 'x' names another order already" },
     };
 
     [Theory]
     [MemberData(nameof(BrokenFixtures))]
-    public void A_broken_lifecycle_fixture_is_refused_naming_the_field_and_the_rule(string fixture, string expected)
+    public void A_broken_out_of_order_fixture_is_refused_naming_the_field_and_the_rule(string fixture, string expected)
     {
-        var error = Assert.Throws<InvalidDataException>(() => BookingLifecycle.Parse(Encoding.UTF8.GetBytes(fixture)));
-        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        var error = Assert.Throws<InvalidDataException>(() => OutOfOrderPlan.Parse(Encoding.UTF8.GetBytes(fixture)));
+        Assert.Contains("out-of-order fixture: " + expected, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public partial class ScenarioTests
     {
         Assert.Equal(
             ["after-the-meeting", "automatic-booking", "booking-with-approval", "canceled", "conversation-abandoned", "conversation-closed",
-             "guest-reschedules-other-user", "guest-reschedules-same-user", "reassigned", "user-requests-reschedule"],
+             "guest-reschedules-other-user", "guest-reschedules-same-user", "reassigned", "rescheduled-then-canceled", "user-requests-reschedule"],
             ScenarioCatalog.All.Select(s => s.Name));
         Assert.Equal(["booking.scheduled", "booking.canceled_reschedule_requested", "booking.rescheduled"],
             Find("user-requests-reschedule").Events);

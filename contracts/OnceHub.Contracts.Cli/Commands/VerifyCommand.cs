@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using OnceHub.Contracts.Cli.Output;
-using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
@@ -43,7 +42,7 @@ internal static class VerifyCommand
 
         var command = new Command("verify", "Prove a receiver endpoint honours OnceHub's webhook contract. Per event:"
             + string.Concat(ContractChecks.PerEvent.Select(c => $"\n  {c.Name,-18} {c.Meaning}"))
-            + $"\nOnce per run, on one booking's lifecycle (when {string.Join(", ", BookingLifecycle.Default.Steps.Select(s => s.Event.Name))} are all selected):"
+            + $"\nOnce per run, on one booking's lifecycle (when {string.Join(", ", OutOfOrderPlan.Default.Scenario.Events)} are all selected):"
             + string.Concat(ContractChecks.Lifecycle.Select(c => $"\n  {c.Name,-18} {c.Meaning}"))
             + "\nThe run is bounded: checks still waiting when timeout x (requests / concurrency + 2), at least 5 s, has passed fail."
             + "\nExit 0 when every check holds, 1 otherwise, 2 for bad input, 130 when interrupted (the table and report show what finished).")

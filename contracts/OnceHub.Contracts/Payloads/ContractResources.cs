@@ -29,17 +29,21 @@ public static class ContractResources
     /// The variants of a family's payload (files under <c>samples/variants/&lt;family&gt;/</c>): shapes OnceHub
     /// documents beside the samples (every nullable field null, booking calendar, expanded objects, API v1).
     /// </summary>
-    public static IReadOnlyList<PayloadVariant> ReadVariants(EventFamily family)
-    {
-        var prefix = $"samples/variants/{family.WireName()}/";
-        return [.. Assembly.GetManifestResourceNames()
+    public static IReadOnlyList<PayloadVariant> ReadVariants(EventFamily family) =>
+        [.. ReadFolder($"samples/variants/{family.WireName()}/").Select(f => new PayloadVariant(f.Name, family, f.Body))];
+
+    /// <summary>The lifecycle scenario files (<c>samples/scenarios/&lt;name&gt;.json</c>), by name, in name order.</summary>
+    public static IReadOnlyList<(string Name, byte[] Body)> ReadScenarios() => ReadFolder("samples/scenarios/");
+
+    /// <summary>A check's own fixture, <c>samples/checks/&lt;name&gt;.json</c>.</summary>
+    public static byte[] ReadCheckFixture(string name) => ReadBytes("samples/checks/" + name + ".json");
+
+    /// <summary>The JSON files directly under <paramref name="prefix"/>, named without folder and extension.</summary>
+    private static IReadOnlyList<(string Name, byte[] Body)> ReadFolder(string prefix) =>
+        [.. Assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
-            .Select(n => new PayloadVariant(n[prefix.Length..^".json".Length], family, ReadBytes(n)))];
-    }
-
-    /// <summary>A lifecycle fixture, <c>samples/lifecycles/&lt;name&gt;.json</c>: one object's steps and the orders they are delivered in.</summary>
-    public static byte[] ReadLifecycle(string name) => ReadBytes("samples/lifecycles/" + name + ".json");
+            .Select(n => (n[prefix.Length..^".json".Length], ReadBytes(n)))];
 
     private static byte[] ReadBytes(string name)
     {

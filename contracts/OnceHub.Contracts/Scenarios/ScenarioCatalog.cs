@@ -1,13 +1,11 @@
-using System.Reflection;
 using OnceHub.Contracts.CommandLine;
+using OnceHub.Contracts.Payloads;
 
 namespace OnceHub.Contracts.Scenarios;
 
 /// <summary>The lifecycle scenarios shipped in <c>samples/scenarios/</c>, one file each, named by the file.</summary>
 public static class ScenarioCatalog
 {
-    private const string Prefix = "samples/scenarios/";
-
     private static readonly Lazy<IReadOnlyList<LifecycleScenario>> Loaded = new(Load);
 
     /// <summary>Every scenario, by name.</summary>
@@ -27,20 +25,6 @@ public static class ScenarioCatalog
         return $"'{name}' is not a scenario{hint} (see trigger --list-scenarios)";
     }
 
-    private static IReadOnlyList<LifecycleScenario> Load()
-    {
-        var assembly = typeof(ScenarioCatalog).Assembly;
-        return [.. assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Select(n => LifecycleScenario.Parse(n[Prefix.Length..^".json".Length], Read(assembly, n)))];
-    }
-
-    private static byte[] Read(Assembly assembly, string name)
-    {
-        using var stream = assembly.GetManifestResourceStream(name)!;
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
+    private static IReadOnlyList<LifecycleScenario> Load() =>
+        [.. ContractResources.ReadScenarios().Select(f => LifecycleScenario.Parse(f.Name, f.Body))];
 }

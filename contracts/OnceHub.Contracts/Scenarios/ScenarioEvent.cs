@@ -1,4 +1,7 @@
+using System.Text;
 using System.Text.Json.Nodes;
+using OnceHub.Contracts.Payloads;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Scenarios;
 
@@ -10,4 +13,14 @@ namespace OnceHub.Contracts.Scenarios;
 public sealed record ScenarioEvent(int Step, string EventType, DateTimeOffset Time, JsonObject Data)
 {
     public string TimeText => LifecycleScenario.FormatTime(Time);
+
+    /// <summary>The event as OnceHub sends it: the sample's envelope around <see cref="Data"/>, dated at the step, with a fresh event id.</summary>
+    public byte[] Payload()
+    {
+        var envelope = JsonNode.Parse(ContractResources.ReadSample(EventType))!.AsObject();
+        envelope["id"] = EventIds.NewId();
+        envelope["creation_time"] = TimeText;
+        envelope["data"] = Data.DeepClone();
+        return Encoding.UTF8.GetBytes(envelope.ToJsonString());
+    }
 }

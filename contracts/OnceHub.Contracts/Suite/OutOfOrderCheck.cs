@@ -1,14 +1,14 @@
 using System.Globalization;
 using OnceHub.Contracts.Delivery;
-using OnceHub.Contracts.Payloads;
+using OnceHub.Contracts.Scenarios;
 using OnceHub.Events;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Suite;
 
 /// <summary>
-/// The <c>out-of-order</c> check: one booking's lifecycle (<see cref="BookingLifecycle"/>) delivered in each of the
-/// orders retries produce, on a booking of its own per order; every step correctly signed with a fresh event id,
+/// The <c>out-of-order</c> check: one booking's lifecycle (a scenario, <see cref="OutOfOrderPlan"/>) delivered in each of
+/// the orders retries produce, on a booking of its own per order; every step correctly signed with a fresh event id,
 /// retried on the schedule like any delivery, and delivered before the next goes out. Every step must get through.
 /// </summary>
 public static class OutOfOrderCheck
@@ -28,18 +28,18 @@ public static class OutOfOrderCheck
     {
         ArgumentNullException.ThrowIfNull(events);
         var selected = events.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
-        return BookingLifecycle.Default.Steps.All(s => selected.Contains(s.Event.Name));
+        return OutOfOrderPlan.Default.Scenario.Events.All(selected.Contains);
     }
 
     /// <summary>Requests a passing receiver gets: one per step of every order.</summary>
-    public static int Requests => BookingLifecycle.Default.Orders.Sum(o => o.Steps.Count);
+    public static int Requests => OutOfOrderPlan.Default.Orders.Sum(o => o.Events.Count);
 
     /// <summary>Runs the check; the orders go out side by side, each on its own booking, each order's steps one after another.</summary>
     public static async Task<CheckResult> RunAsync(Uri target, DeliveryEngine engine, WebhookSigner signer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(engine);
-        var lifecycle = BookingLifecycle.Default;
-        var runs = await Task.WhenAll(lifecycle.Orders.Select(o => DeliverAsync(lifecycle, o, target, engine, signer, cancellationToken)))
+        var plan = OutOfOrderPlan.Default;
+        var runs = await Task.WhenAll(plan.Orders.Select(o => DeliverAsync(plan, o, target, engine, signer, cancellationToken)))
             .ConfigureAwait(false);
         var elapsed = runs.SelectMany(r => r.Delivered).SelectMany(d => d.Result.Attempts)
             .Aggregate(TimeSpan.Zero, (sum, a) => sum + a.Result.Elapsed);
@@ -48,7 +48,7 @@ public static class OutOfOrderCheck
         if (failed.Count == 0)
         {
             return new CheckResult(Subject, Name, CheckStatus.Passed, summary, "every step acknowledged: "
-                + string.Join("; ", runs.Select(r => $"{r.Order.Name} ({string.Join(", ", r.Delivered.Select(d => $"{d.Step.Event.Name} {Accepted(d.Result)}"))})")),
+                + string.Join("; ", runs.Select(r => $"{r.Order.Name} ({string.Join(", ", r.Delivered.Select(d => $"{d.Step.EventType} {Accepted(d.Result)}"))})")),
                 elapsed);
         }
         var why = failed.Any(r => r.Failed!.Result.WindowExhausted)
@@ -57,25 +57,25 @@ public static class OutOfOrderCheck
         return new CheckResult(Subject, Name, CheckStatus.Failed, summary, why + string.Join("; ", failed.Select(Explain)), elapsed);
     }
 
-    private sealed record Delivery(int Position, LifecycleStep Step, DeliveryResult Result);
+    private sealed record Delivery(int Position, ScenarioEvent Step, DeliveryResult Result);
 
-    private sealed record OrderRun(LifecycleOrder Order, IReadOnlyList<Delivery> Delivered)
+    private sealed record OrderRun(DeliveryOrder Order, IReadOnlyList<Delivery> Delivered)
     {
         /// <summary>The step that did not get through: the order stops there, as OnceHub disables a webhook whose event it gave up on.</summary>
         public Delivery? Failed => Delivered.FirstOrDefault(d => !d.Result.Delivered);
     }
 
-    private static async Task<OrderRun> DeliverAsync(BookingLifecycle lifecycle, LifecycleOrder order, Uri target, DeliveryEngine engine,
+    private static async Task<OrderRun> DeliverAsync(OutOfOrderPlan plan, DeliveryOrder order, Uri target, DeliveryEngine engine,
         WebhookSigner signer, CancellationToken cancellationToken)
     {
-        var booking = BookingLifecycle.NewBookingId();
-        var delivered = new List<Delivery>(order.Steps.Count);
-        for (var i = 0; i < order.Steps.Count; i++)
+        var steps = plan.Play(order, DateTimeOffset.UtcNow);
+        var delivered = new List<Delivery>(steps.Count);
+        for (var i = 0; i < steps.Count; i++)
         {
-            var step = order.Steps[i];
-            var body = lifecycle.Payload(step, booking);
+            var step = steps[i];
+            var body = step.Payload();
             var result = await ContractSuite.LabeledAsync(
-                string.Create(CultureInfo.InvariantCulture, $"{Subject} {Name} {order.Name} step {i + 1} {step.Event.Name}"),
+                string.Create(CultureInfo.InvariantCulture, $"{Subject} {Name} {order.Name} step {i + 1} {step.EventType}"),
                 () => engine.DeliverAsync(target, body, signer, cancellationToken: cancellationToken)).ConfigureAwait(false);
             delivered.Add(new Delivery(i + 1, step, result));
             if (!result.Delivered)
@@ -97,6 +97,6 @@ public static class OutOfOrderCheck
         var attempts = failed.Result.Attempts;
         var last = attempts.Count == 0 ? "" : $", the last {attempts[^1].Result.Evidence()}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"order {run.Order.Name} ({run.Order.Sequence}): step {failed.Position} {failed.Step.Event.Name} not acknowledged in {attempts.Count} attempt(s){last}");
+            $"order {run.Order.Name} ({run.Order.Sequence}): step {failed.Position} {failed.Step.EventType} not acknowledged in {attempts.Count} attempt(s){last}");
     }
 }
