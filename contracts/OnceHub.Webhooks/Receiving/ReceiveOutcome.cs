@@ -17,4 +17,6 @@ public enum ReceiveOutcome
     Quarantined,
     /// <summary>The handler failed (500, so OnceHub retries).</summary>
     HandlerFailed,
+    /// <summary>Stale and skipped (200, recorded as <see cref="SettledAs.Skipped"/>): see <see cref="WebhookPipelineOptions.SkipStaleEvents"/>.</summary>
+    Skipped,
 }

@@ -42,6 +42,8 @@ public sealed class SqliteEventStore : IEventStore
     private readonly SqliteCommand _state;
     private readonly SqliteCommand _settle;
     private readonly SqliteCommand _fail;
+    private readonly SqliteCommand _raiseObjectTime;
+    private readonly SqliteCommand _objectTime;
 
     /// <param name="databasePath">A file path, or null for an in-memory store that lasts as long as this object.</param>
     public SqliteEventStore(string? databasePath)
@@ -68,6 +70,7 @@ public sealed class SqliteEventStore : IEventStore
         _connection = Open(databasePath);
         try
         {
+            DropOutdatedSettledIndex(_connection);
             Execute(_connection, $"""
                 PRAGMA page_size = 1024;
                 PRAGMA journal_mode = WAL;
@@ -115,6 +118,8 @@ public sealed class SqliteEventStore : IEventStore
                 UPDATE events SET state = 'failed', lease_until = NULL, failures = failures + $add, updated_at = $now
                 WHERE event_id = $id AND state IN ('failed', 'in_flight') RETURNING failures
                 """, "$id", "$now", "$add");
+            CreateObjectTimes(_connection);
+            (_raiseObjectTime, _objectTime) = PrepareObjectTimes();
             if (databasePath is not null)
             {
                 _checkpoints = new WalCheckpoints(databasePath, CheckpointEvery, walFinishAboveBytes);
@@ -147,13 +152,27 @@ public sealed class SqliteEventStore : IEventStore
         return _state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     });
 
-    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(() =>
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
+        SettleAsync(eventId, eventType, how, now, update: null);
+
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now, ObjectUpdate? update) => RunVoid(() =>
     {
         _settle.Parameters[0].Value = eventId;
         _settle.Parameters[1].Value = eventType;
         _settle.Parameters[2].Value = StateName(how);
         _settle.Parameters[3].Value = Text(now);
         _settle.ExecuteNonQuery();
+        // The same operation, so the same transaction: the time is kept exactly when the settle is.
+        if (update is not null)
+        {
+            RaiseObjectTime(update, now);
+        }
+    });
+
+    public ValueTask<DateTimeOffset?> GetLastUpdatedTimeAsync(string objectId) => Run(() =>
+    {
+        _objectTime.Parameters[0].Value = objectId;
+        return _objectTime.ExecuteScalar() is long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : (DateTimeOffset?)null;
     });
 
     public ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true) => Run(() =>
@@ -215,7 +234,8 @@ public sealed class SqliteEventStore : IEventStore
                     WHERE state IN ({SettledStates}) AND updated_at < $before
                     ORDER BY updated_at LIMIT $limit)
                 """, ("$before", Text(settledBefore)), ("$limit", limit));
-            return purge.ExecuteNonQuery();
+            var forgotten = purge.ExecuteNonQuery();
+            return forgotten < limit ? forgotten + PurgeObjectTimes(settledBefore, limit - forgotten) : forgotten;
         });
     }
 
@@ -227,6 +247,7 @@ public sealed class SqliteEventStore : IEventStore
             "processed" => SettledAs.Processed,
             "ignored" => (SettledAs?)SettledAs.Ignored,
             "quarantined" => SettledAs.Quarantined,
+            "skipped" => SettledAs.Skipped,
             _ => null,
         };
     });
@@ -245,8 +266,59 @@ public sealed class SqliteEventStore : IEventStore
         _state.Dispose();
         _settle.Dispose();
         _fail.Dispose();
+        _raiseObjectTime.Dispose();
+        _objectTime.Dispose();
         _connection.Dispose();
         _queue.Dispose();
+    }
+
+    // Object times: the newest last_updated_time settled per booking or conversation, in UTC ticks so that MAX
+    // compares them as numbers. settled_at is when a settle last wrote the row, for the purge.
+    private static void CreateObjectTimes(SqliteConnection connection) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS object_times (
+            object_id         TEXT PRIMARY KEY,
+            last_updated_time INTEGER NOT NULL,
+            settled_at        TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS object_times_settled_at ON object_times (settled_at);
+        """);
+
+    private (SqliteCommand Raise, SqliteCommand Read) PrepareObjectTimes() => (
+        // MAX keeps the later time whatever order concurrent settles of one object commit in.
+        Prepare("""
+            INSERT INTO object_times (object_id, last_updated_time, settled_at) VALUES ($object, $time, $now)
+            ON CONFLICT(object_id) DO UPDATE SET last_updated_time = MAX(last_updated_time, excluded.last_updated_time),
+                settled_at = MAX(settled_at, excluded.settled_at)
+            """, "$object", "$time", "$now"),
+        Prepare("SELECT last_updated_time FROM object_times WHERE object_id = $object", "$object"));
+
+    private void RaiseObjectTime(ObjectUpdate update, DateTimeOffset now)
+    {
+        _raiseObjectTime.Parameters[0].Value = update.ObjectId;
+        _raiseObjectTime.Parameters[1].Value = update.LastUpdatedTime.UtcTicks;
+        _raiseObjectTime.Parameters[2].Value = Text(now);
+        _raiseObjectTime.ExecuteNonQuery();
+    }
+
+    private int PurgeObjectTimes(DateTimeOffset settledBefore, int limit)
+    {
+        using var purge = Command("""
+            DELETE FROM object_times WHERE object_id IN (
+                SELECT object_id FROM object_times WHERE settled_at < $before ORDER BY settled_at LIMIT $limit)
+            """, ("$before", Text(settledBefore)), ("$limit", limit));
+        return purge.ExecuteNonQuery();
+    }
+
+    // The purge's partial index names every settled state; one made before a state was added names fewer, and
+    // the purge could not use it, so it is dropped here and made again with the others.
+    private static void DropOutdatedSettledIndex(SqliteConnection connection)
+    {
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_settled_at'";
+        if (read.ExecuteScalar() is string sql && !sql.Contains(SettledStates, StringComparison.Ordinal))
+        {
+            Execute(connection, "DROP INDEX events_settled_at");
+        }
     }
 
     private abstract class Operation
@@ -410,6 +482,7 @@ public sealed class SqliteEventStore : IEventStore
         SettledAs.Processed => "processed",
         SettledAs.Ignored => "ignored",
         SettledAs.Quarantined => "quarantined",
+        SettledAs.Skipped => "skipped",
         _ => throw new ArgumentOutOfRangeException(nameof(how)),
     };
 

@@ -10,7 +10,7 @@ namespace OnceHub.Webhooks;
 
 /// <summary>
 /// OnceHub's receiving rules, apart from any HTTP host: verify → parse → quarantine → claim (in-flight,
-/// de-duplicate) → handle. Every authentic delivery gets a 2xx unless the handler fails, because OnceHub
+/// de-duplicate) → flag or skip stale events → handle. Every authentic delivery gets a 2xx unless the handler fails, because OnceHub
 /// retries any other answer for days and then disables the webhook: refusing an authentic event
 /// loses it and every later one. Guarantee: each event is handled at least once and, while the store
 /// remembers its id, not again after it succeeded.
@@ -118,13 +118,26 @@ public sealed class WebhookPipeline
         // only for the delivery that owns the id (a redelivery's findings were logged the first time).
         _schemaChecks.Add(body, id, type);
 
-        // 6. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
-        // event, so that one poison event cannot get the webhook disabled.
-        var failure = await HandleAsync(new ReceivedEvent(id, type, payload), cancellationToken).ConfigureAwait(false);
+        // 6. A late delivery about an object whose newer state was processed already is stale: the handler is
+        // told, or, when the receiver skips stale events, it is acknowledged and recorded without handling.
+        var update = ObjectUpdate.Read(type, payload);
+        var received = new ReceivedEvent(id, type, payload) { IsStale = await IsStaleAsync(update).ConfigureAwait(false) };
+        if (received.IsStale && _options.SkipStaleEvents)
+        {
+            await _store.SettleAsync(id, type, SettledAs.Skipped, now).ConfigureAwait(false);
+            _logger.LogInformation("Skipped stale event {EventId} ({EventType}): {ObjectId} changed after {LastUpdatedTime:O}",
+                id, type, update!.ObjectId, update.LastUpdatedTime);
+            return new ReceiveResult(ReceiveOutcome.Skipped, StatusCodes.Status200OK,
+                $"skipped: a later update of {update.ObjectId} was processed already");
+        }
+
+        // 7. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
+        // event, so that one poison event cannot get the webhook disabled. Success records the object's time.
+        var failure = await HandleAsync(received, cancellationToken).ConfigureAwait(false);
         now = _clock.GetUtcNow();
         if (failure is null)
         {
-            await _store.SettleAsync(id, type, SettledAs.Processed, now).ConfigureAwait(false);
+            await _store.SettleAsync(id, type, SettledAs.Processed, now, update).ConfigureAwait(false);
             return new ReceiveResult(ReceiveOutcome.Processed, StatusCodes.Status200OK, "processed");
         }
         var hungUp = failure is OperationCanceledException && cancellationToken.IsCancellationRequested;
@@ -162,17 +175,26 @@ public sealed class WebhookPipeline
         {
             return new ReplayResult(ReplayOutcome.Unusable, $"entry {entryId} cannot be handed over: {unusable}");
         }
-        var failure = await HandleAsync(new ReceivedEvent(id, type, payload), cancellationToken).ConfigureAwait(false);
+        // A replay is the operator's decision, so a stale event is handed over (flagged) rather than skipped.
+        var update = ObjectUpdate.Read(type, payload);
+        var received = new ReceivedEvent(id, type, payload) { IsStale = await IsStaleAsync(update).ConfigureAwait(false) };
+        var failure = await HandleAsync(received, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
             _logger.LogError(failure, "Replay of quarantine entry {Entry} (event {EventId}) failed", entryId, id);
             return new ReplayResult(ReplayOutcome.HandlerFailed, $"the handler failed again ({failure.GetType().Name}); entry {entryId} stays in quarantine");
         }
         var now = _clock.GetUtcNow();
-        await _store.SettleAsync(id, type, SettledAs.Processed, now).ConfigureAwait(false);
+        await _store.SettleAsync(id, type, SettledAs.Processed, now, update).ConfigureAwait(false);
         await _store.MarkReplayedAsync(entryId, now).ConfigureAwait(false);
         return new ReplayResult(ReplayOutcome.Replayed, $"entry {entryId} (event {id}, {type}) processed");
     }
+
+    // Strictly older only: two events of one change carry the same time, and neither is late.
+    private async ValueTask<bool> IsStaleAsync(ObjectUpdate? update) =>
+        update is not null
+        && await _store.GetLastUpdatedTimeAsync(update.ObjectId).ConfigureAwait(false) is { } newest
+        && update.LastUpdatedTime < newest;
 
     private async Task<Exception?> HandleAsync(ReceivedEvent received, CancellationToken cancellationToken)
     {

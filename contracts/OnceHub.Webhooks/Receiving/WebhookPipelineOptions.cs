@@ -21,6 +21,13 @@ public sealed class WebhookPipelineOptions
     /// <summary>Handler failures of one id after which the event is quarantined and acknowledged.</summary>
     public int MaxHandlerFailures { get; init; } = 5;
 
+    /// <summary>
+    /// Skips stale events (<see cref="ReceivedEvent.IsStale"/>) instead of handing them to the handler: they are
+    /// acknowledged (200) and settled as <see cref="SettledAs.Skipped"/>. Off by default: the handler sees every
+    /// event and decides.
+    /// </summary>
+    public bool SkipStaleEvents { get; init; }
+
     /// <summary>The receiver's clock (for tests); default the system clock.</summary>
     public TimeProvider? Clock { get; init; }
 }
