@@ -117,7 +117,7 @@ public class KillTests(ITestOutputHelper output)
             var pendingBefore = store.PendingCount();
             Assert.Equal(3, pendingBefore);
             Assert.Empty(store.Log());
-            Assert.All(store.Deliveries(eventId), d => Assert.Equal((DeliveryStatus.Pending, 1), (d.Status, d.NextSlot)));
+            Assert.All(store.Deliveries(eventId), d => Assert.Equal((DeliveryStatus.Pending, 1), (d.Status, d.NextAttempt)));
             Assert.Equal(3, store.Deliveries(eventId).Count);
 
             var deliverer = StartDeliveringEmulator(account.Folder, scale: null);

@@ -76,7 +76,7 @@ internal static class DeliveriesCommand
         }
         foreach (var d in pending)
         {
-            await output.WriteLineAsync($"pending: {d.EventId} -> {d.WebhookId}: attempt {d.NextSlot} due {LocalAccountOptions.Time(d.NextDue)}");
+            await output.WriteLineAsync($"pending: {d.EventId} -> {d.WebhookId}: attempt {d.NextAttempt} due {LocalAccountOptions.Time(d.NextDue)}");
         }
     }
 
@@ -116,7 +116,7 @@ internal static class DeliveriesCommand
                 ["event_id"] = d.EventId,
                 ["type"] = d.EventType,
                 ["webhook_id"] = d.WebhookId,
-                ["next_attempt"] = d.NextSlot,
+                ["next_attempt"] = d.NextAttempt,
                 ["due_at"] = d.NextDue.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
             });
         }

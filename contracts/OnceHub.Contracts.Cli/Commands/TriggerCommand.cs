@@ -120,9 +120,9 @@ internal static class TriggerCommand
         }
         foreach (var d in state.Deliveries)
         {
-            await output.WriteLineAsync($"  {d.WebhookId}  {d.Status} after {d.Attempts} attempt(s){(d.EndReason is null ? "" : ": " + d.EndReason)}");
+            await output.WriteLineAsync($"  {d.WebhookId}  {d.Status.Name()} after {d.Attempts} attempt(s){(d.EndReason is null ? "" : ": " + d.EndReason)}");
         }
-        return state.Deliveries.All(d => d.Status == "delivered") ? CliApp.Ok : CliApp.Failed;
+        return state.Deliveries.All(d => d.Status == DeliveryStatus.Delivered) ? CliApp.Ok : CliApp.Failed;
     }
 
     private static async Task<int> OverApiAsync(string apiUrl, string? key, string name, List<PayloadOverride> overrides, bool follow,
