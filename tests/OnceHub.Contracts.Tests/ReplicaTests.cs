@@ -72,7 +72,7 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
             var acknowledged = 0;
             var lost = 0;
             var clock = Stopwatch.StartNew();
-            var giveUp = DateTime.UtcNow + Deadline.Seconds(30 + (events / 50.0));
+            var giveUp = DateTime.UtcNow + Deadline.Seconds(30 + (events / 20.0));
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
 
             // One delivery as OnceHub makes it: signed afresh for each attempt, tried again after any non-2xx answer
