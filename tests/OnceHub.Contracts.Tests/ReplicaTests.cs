@@ -45,25 +45,28 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
     [SkippableFact]
     public async Task Three_replicas_behind_nginx_with_one_killed_twice_mid_load_apply_every_event_exactly_once_and_lose_none()
     {
-        var connectionString = TestPostgres.ConnectionString();
+        // Skips when no server is named; with one named, a missing nginx is a failure, as in CI.
+        _ = TestPostgres.ConnectionString();
         var nginx = NginxRoundRobin.Find()
             ?? throw new InvalidOperationException($"{TestPostgres.Variable} is set but nginx is not installed: apt-get install nginx-light (scripts/install-prerequisites.sh installs it)");
         var events = EventCount();
         _database = $"replicas_{Guid.NewGuid():N}";
-        connectionString = TestPostgres.CreateDatabase(_database);
+        var connectionString = TestPostgres.CreateDatabase(_database);
         var ports = Enumerable.Range(0, Replicas).Select(_ => LoopbackPort.Free()).ToArray();
         string[] Args(int replica) =>
             ["--port", ports[replica].ToString(CultureInfo.InvariantCulture), "--store", "postgres:" + connectionString, "--secret", Secret,
              "--effects", "--lease-seconds", LeaseSeconds.ToString(CultureInfo.InvariantCulture)];
         var noEnvironment = new Dictionary<string, string?>();
-        var replicas = new ReceiverProcess[Replicas];
-        for (var i = 0; i < Replicas; i++)
-        {
-            replicas[i] = await ReceiverProcess.StartAsync(noEnvironment, Args(i));
-        }
-        await using var proxy = await NginxRoundRobin.StartAsync(nginx, ports);
+        var replicas = new ReceiverProcess?[Replicas];
+        // Set when the test ends early, so no sender goes on delivering after it.
+        var ended = false;
         try
         {
+            for (var i = 0; i < Replicas; i++)
+            {
+                replicas[i] = await ReceiverProcess.StartAsync(noEnvironment, Args(i));
+            }
+            await using var proxy = await NginxRoundRobin.StartAsync(nginx, ports);
             var url = new Uri(proxy.Url, ReferenceReceiverEndpoint);
             // Seeded, so a failing run can be repeated: how many deliveries each event gets.
             var random = new Random(5);
@@ -82,7 +85,7 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
                 var body = ReceiverProcessTests.WithId(EventId(index));
                 for (var attempt = 0; ; attempt++)
                 {
-                    if (DateTime.UtcNow > giveUp)
+                    if (Volatile.Read(ref ended) || DateTime.UtcNow > giveUp)
                     {
                         Interlocked.Increment(ref lost);
                         return;
@@ -142,10 +145,12 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
                 Assert.True(await Eventually.HoldsWithinAsync(() => Volatile.Read(ref acknowledged) >= killAt, TimeSpan.FromSeconds(30 + (events / 20.0))),
                     $"{Volatile.Read(ref acknowledged)} of {killAt} events acknowledged before kill {kills.Count + 1}");
                 var underWay = parts[part + 1] - Volatile.Read(ref acknowledged);
-                await replicas[1].KillAsync();
+                var victim = replicas[1]!;
+                await victim.KillAsync();
                 kills.Add(string.Create(CultureInfo.InvariantCulture, $"at {clock.Elapsed.TotalSeconds:0.0} s with {underWay} events under way and {parts[part + 2] - parts[part + 1]} to come"));
                 released[part + 1].SetResult();
-                await replicas[1].DisposeAsync();
+                replicas[1] = null;
+                await victim.DisposeAsync();
                 replicas[1] = await ReceiverProcess.StartAsync(noEnvironment, Args(1));
                 released[part + 2].SetResult();
             }
@@ -179,9 +184,13 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
         }
         finally
         {
+            Volatile.Write(ref ended, true);
             foreach (var replica in replicas)
             {
-                await replica.DisposeAsync();
+                if (replica is not null)
+                {
+                    await replica.DisposeAsync();
+                }
             }
         }
     }
