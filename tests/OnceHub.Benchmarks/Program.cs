@@ -88,7 +88,7 @@ public static class Program
             {
                 figure = Figure.NotMeasured(name, meaning, "", ex.Message);
             }
-            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or System.ComponentModel.Win32Exception or System.Data.Common.DbException)
             {
                 // One line per failed figure; the others still run.
                 figure = Figure.NotMeasured(name, meaning, "", $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
