@@ -52,9 +52,11 @@ public sealed class ReplicaTests(ITestOutputHelper output) : IDisposable
         var events = EventCount();
         _database = $"replicas_{Guid.NewGuid():N}";
         var connectionString = TestPostgres.CreateDatabase(_database);
+        // Each replica's pool capped, so the three stay well within the test server's connections beside other tests.
+        var replicaConnection = new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 40 }.ConnectionString;
         var ports = Enumerable.Range(0, Replicas).Select(_ => LoopbackPort.Free()).ToArray();
         string[] Args(int replica) =>
-            ["--port", ports[replica].ToString(CultureInfo.InvariantCulture), "--store", "postgres:" + connectionString, "--secret", Secret,
+            ["--port", ports[replica].ToString(CultureInfo.InvariantCulture), "--store", "postgres:" + replicaConnection, "--secret", Secret,
              "--effects", "--lease-seconds", LeaseSeconds.ToString(CultureInfo.InvariantCulture)];
         var noEnvironment = new Dictionary<string, string?>();
         var replicas = new ReceiverProcess?[Replicas];
