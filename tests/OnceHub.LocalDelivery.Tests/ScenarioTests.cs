@@ -189,7 +189,8 @@ public partial class ScenarioTests
                 {
                     Assert.True(Time(data, "starting_time") != Time(previous, "starting_time"), $"{where}: the start did not move");
                 }
-                if (type == "booking.reassigned")
+                // A reassignment, and a reschedule with another user, change hands.
+                if (type is "booking.reassigned" or "booking.canceled_then_rescheduled")
                 {
                     Assert.NotEqual(previous["owner"]!.GetValue<string>(), data["owner"]!.GetValue<string>());
                 }
