@@ -15,13 +15,7 @@ namespace OnceHub.LocalDelivery.Tests;
 /// <summary>Lifecycle scenarios: the fixtures, and <c>trigger --scenario</c> through the fan-out.</summary>
 public partial class ScenarioTests
 {
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await new CliApp(output, error).RunAsync(args);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> Run(params string[] args) => Cli.Run(args);
 
     [Fact]
     public void The_catalog_holds_every_lifecycle_OnceHub_describes()
