@@ -80,7 +80,7 @@ public static class EmulatorCommandLine
             Root = new RootCommand("OnceHub API v2 webhooks on 127.0.0.1, with OnceHub's rules, errors and documented rate limits.")
             {
                 Port, ApiKey, Data, AllowInsecureUrls, RateLimit, AddressLimit, NoRateLimits, LatencyMs,
-                Deliver, TimeScale, VirtualTime, AttemptTimeout, RedactDeleted, SecretOnReads,
+                Deliver, TimeScale, VirtualTime, AttemptTimeout, RedactDeleted, SecretOnReads, Verbose,
             };
             Root.Validators.Add(r =>
             {
@@ -176,6 +176,11 @@ public static class EmulatorCommandLine
             CustomParser = r => ParsePositive(r, "--attempt-timeout must be a number of seconds in (0, 600]", 600),
         };
 
+        public Option<bool> Verbose { get; } = new("--verbose", "-v")
+        {
+            Description = "also log ASP.NET Core's own lines (request start and end, routing); by default warnings only",
+        };
+
         public EmulatorOptions ToOptions(ParseResult result)
         {
             var limited = !result.GetValue(NoRateLimits);
@@ -201,6 +206,7 @@ public static class EmulatorCommandLine
                 LocalDelivery = delivery,
                 RedactDeleted = result.GetValue(RedactDeleted),
                 SecretOnReads = result.GetValue(SecretOnReads),
+                Verbose = result.GetValue(Verbose),
             };
         }
 

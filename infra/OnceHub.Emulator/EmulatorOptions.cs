@@ -50,6 +50,9 @@ public sealed record EmulatorOptions
     /// </summary>
     public bool SecretOnReads { get; init; }
 
+    /// <summary>Also log ASP.NET Core's own lines (request start and end, routing); off: warnings only.</summary>
+    public bool Verbose { get; init; }
+
     /// <summary>How many of the latest requests <see cref="EmulatorServer.Requests"/> keeps.</summary>
     public int RequestLogCapacity { get; init; } = 10_000;
 
@@ -64,5 +67,5 @@ public sealed record EmulatorOptions
     public override string ToString() =>
         $"EmulatorOptions {{ ApiKey = ***, Port = {Port}, DataDirectory = {DataDirectory ?? "(memory)"}, AllowInsecureUrls = {AllowInsecureUrls}, "
         + $"RateLimitPerSecond = {RateLimitPerSecond?.ToString() ?? "(none)"}, AddressLimit = {(AddressLimit is { } n ? $"{n} per {AddressLimitWindow}" : "(none)")}, "
-        + $"Latency = {Latency}, RedactDeleted = {RedactDeleted}, SecretOnReads = {SecretOnReads}, RequestLogCapacity = {RequestLogCapacity} }}";
+        + $"Latency = {Latency}, RedactDeleted = {RedactDeleted}, SecretOnReads = {SecretOnReads}, RequestLogCapacity = {RequestLogCapacity}, Verbose = {Verbose} }}";
 }

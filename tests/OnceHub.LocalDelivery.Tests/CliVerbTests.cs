@@ -6,13 +6,7 @@ namespace OnceHub.LocalDelivery.Tests;
 
 public class CliVerbTests
 {
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await new CliApp(output, error).RunAsync(args);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> Run(params string[] args) => Cli.Run(args);
 
     [Fact]
     public async Task Trigger_follow_in_virtual_time_prints_a_line_per_webhook_and_waits_for_the_retries()
