@@ -51,9 +51,9 @@ public abstract class AccountStore(AccountStoreOptions? options) : IAccountStore
     public AccountResult<StoredWebhook> Create(string? name, string? url, IEnumerable<string?>? events)
     {
         var request = WebhookRules.CheckCreate(name, url, events, Options.AllowInsecureUrls);
-        if (request.Error is { } error)
+        if (request.Refusal is { } refusal)
         {
-            return error;
+            return ApiError.Refused(refusal);
         }
 
         var valid = request.Value!;
