@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnceHub.Webhooks;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -31,7 +32,7 @@ internal static class SignCommand
             var key = CommonOptions.SecretValue(parsed, secret)
                 ?? throw new UsageException($"sign: --secret (or {CliApp.SecretVariable}) is required");
             parsed.InvocationConfiguration.Output.WriteLine(new WebhookSigner(key).CreateHeader(parsed.GetValue(file)!, parsed.GetValue(timestamp)));
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -45,7 +45,7 @@ internal static class TriggerCommand
             {
                 await error.WriteLineAsync(CommandLineErrors.Line($"'{name}' is not an event type OnceHub delivers; expected one of "
                     + string.Join(", ", EventCatalog.Specific.Select(e => e.Name))));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             var overrides = new List<PayloadOverride>();
             foreach (var text in parse.GetValue(set) ?? [])
@@ -53,7 +53,7 @@ internal static class TriggerCommand
                 if (!PayloadOverride.TryParse(text, out var o, out var problem))
                 {
                     await error.WriteLineAsync(CommandLineErrors.Line(problem));
-                    return CliApp.BadInput;
+                    return ExitCodes.BadInput;
                 }
                 overrides.Add(o!);
             }
@@ -62,7 +62,7 @@ internal static class TriggerCommand
                 if (parse.GetResult(account) is { Implicit: false } || parse.GetValue(scale) is not null || parse.GetValue(virtualTime) || parse.GetValue(timeout) is not null)
                 {
                     await error.WriteLineAsync(CommandLineErrors.Line("with --api the emulator delivers on its own clock: drop --account, --time-scale, --virtual-time and --attempt-timeout (start the emulator with them)"));
-                    return CliApp.BadInput;
+                    return ExitCodes.BadInput;
                 }
                 var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
                 return await OverApiAsync(apiUrl, key, name, overrides, parse.GetValue(follow), output, error, ct);
@@ -73,17 +73,17 @@ internal static class TriggerCommand
             if (folder is null || options is null)
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(timeError ?? accountError));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             using var deliverer = LocalDeliverer.OpenFolder(folder, options with { OnError = message => error.WriteLine("warning: " + message) });
             var result = FanOutJson.From(await deliverer.TriggerAsync(name, overrides, ct));
             if (!await PrintAsync(result, output, error))
             {
-                return CliApp.Failed;
+                return ExitCodes.Failed;
             }
             if (!parse.GetValue(follow))
             {
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
             var pending = deliverer.Store.PendingCount(result.EventId);
             if (pending > 0)
@@ -116,13 +116,13 @@ internal static class TriggerCommand
         if (state.Pending > 0)
         {
             await output.WriteLineAsync($"stopped with {state.Pending} deliveries of {state.EventId} pending; a deliverer resumes them");
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         foreach (var d in state.Deliveries)
         {
             await output.WriteLineAsync($"  {d.WebhookId}  {d.Status} after {d.Attempts} attempt(s){(d.EndReason is null ? "" : ": " + d.EndReason)}");
         }
-        return state.Deliveries.All(d => d.Status == "delivered") ? CliApp.Ok : CliApp.Failed;
+        return state.Deliveries.All(d => d.Status == "delivered") ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     private static async Task<int> OverApiAsync(string apiUrl, string? key, string name, List<PayloadOverride> overrides, bool follow,
@@ -131,12 +131,12 @@ internal static class TriggerCommand
         if (!Uri.TryCreate(apiUrl, UriKind.Absolute, out var api) || api.Scheme is not ("http" or "https"))
         {
             await error.WriteLineAsync(CommandLineErrors.Line($"--api must be an http(s) URL (got '{apiUrl}')"));
-            return CliApp.BadInput;
+            return ExitCodes.BadInput;
         }
         if (string.IsNullOrEmpty(key))
         {
             await error.WriteLineAsync(CommandLineErrors.Line($"--api needs the emulator's API key: --api-key K or {ApiKeyVariable}"));
-            return CliApp.BadInput;
+            return ExitCodes.BadInput;
         }
         // The local-delivery routes sit beside the API, outside /v2: the API returns no secrets on reads.
         var root = new Uri(api.GetLeftPart(UriPartial.Authority));
@@ -152,22 +152,22 @@ internal static class TriggerCommand
             {
                 var text = await response.Content.ReadAsStringAsync(ct);
                 await error.WriteLineAsync(CommandLineErrors.Line($"the emulator answered {(int)response.StatusCode}: {CommandLineErrors.FirstLine(text)}"));
-                return (int)response.StatusCode is 400 ? CliApp.BadInput : CliApp.Failed;
+                return (int)response.StatusCode is 400 ? ExitCodes.BadInput : ExitCodes.Failed;
             }
             result = await response.Content.ReadFromJsonAsync(LocalDeliveryJsonContext.Default.FanOutJson, ct);
         }
         catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             await error.WriteLineAsync(CommandLineErrors.Line($"no usable answer from the emulator at {root}: {ex.Message}"));
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         if (result is null || !await PrintAsync(result, output, error))
         {
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         if (!follow)
         {
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         }
         // The emulator sends the retries (started with --deliver); follow its view of the event.
         while (true)
@@ -176,7 +176,7 @@ internal static class TriggerCommand
                 LocalDeliveryJsonContext.Default.EventStateJson, ct);
             if (state is null || state.Pending == 0 || ct.IsCancellationRequested)
             {
-                return state is null ? CliApp.Failed : await SummaryAsync(state, output);
+                return state is null ? ExitCodes.Failed : await SummaryAsync(state, output);
             }
             await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OnceHub.Webhooks;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -45,7 +46,7 @@ internal static class ValidateCommand
                     output.WriteLine($"{path}: {error.Path}: {error.Rule}");
                 }
             }
-            return allValid ? CliApp.Ok : CliApp.Failed;
+            return allValid ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;
     }

@@ -5,6 +5,7 @@ using OnceHub.Contracts.Cli.Output;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -115,9 +116,9 @@ internal static class VerifyCommand
                 {
                     await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                         $"verify: interrupted; {result.SkippedCount} check(s) not finished are marked skipped"));
-                    return CliApp.Interrupted;
+                    return ExitCodes.Interrupted;
                 }
-                return result.Passed ? CliApp.Ok : CliApp.Failed;
+                return result.Passed ? ExitCodes.Ok : ExitCodes.Failed;
             }
             finally
             {
