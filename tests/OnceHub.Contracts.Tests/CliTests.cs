@@ -485,17 +485,7 @@ public sealed class CliTests : IDisposable
     // The built programs, run as processes exactly as users run them.
     private static Process Start(string dll, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
+        var info = DotnetCommand.StartInfo("dotnet", AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, dll), .. args]);
         info.Environment.Remove("ONCEHUB_WEBHOOK_SECRET");
         return Process.Start(info)!;
     }
@@ -528,22 +518,12 @@ public sealed class CliTests : IDisposable
     public async Task Receiver_process_serves_deliveries_and_persists_ids()
     {
         var db = Path.Combine(_dir, "receiver.db");
-        using var process = Start("OnceHub.Contracts.Receiver.dll", "--port", "0", "--secret", "proc-secret", "--db", db);
-        try
-        {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
-            Assert.StartsWith("listening on http://127.0.0.1:", line, StringComparison.Ordinal);
-            var url = line!["listening on ".Length..].Split(' ')[0];
+        await using var receiver = await ReceiverProcess.StartAsync(new Dictionary<string, string?>(), "--port", "0", "--secret", "proc-secret", "--db", db);
+        Assert.Equal(("http", "127.0.0.1"), (receiver.Url.Scheme, receiver.Url.Host));
 
-            var run = await RunAsync("verify", "--target", url, "--secret", "proc-secret", "--events", "booking.scheduled");
-            Assert.Equal(ExitCodes.Ok, run.Exit);
-            Assert.True(File.Exists(db));
-        }
-        finally
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "proc-secret", "--events", "booking.scheduled");
+        Assert.Equal(ExitCodes.Ok, run.Exit);
+        Assert.True(File.Exists(db));
     }
 
     [Fact]
