@@ -36,23 +36,3 @@ public enum WebhookRule
 /// <param name="Rule">The rule it broke.</param>
 /// <param name="Detail">The offending part (a scheme, an event name, an index), when the rule has one.</param>
 public sealed record WebhookRefusal(string Field, WebhookRule Rule, string? Detail = null);
-
-/// <summary>A checked value, or the refusal of the first rule it broke.</summary>
-public readonly record struct RuleResult<T>
-{
-    private RuleResult(T? value, WebhookRefusal? refusal)
-    {
-        Value = value;
-        Refusal = refusal;
-    }
-
-    public T? Value { get; }
-
-    public WebhookRefusal? Refusal { get; }
-
-    public bool IsSuccess => Refusal is null;
-
-    public static RuleResult<T> Ok(T value) => new(value, null);
-
-    public static implicit operator RuleResult<T>(WebhookRefusal refusal) => new(default, refusal);
-}

@@ -28,28 +28,19 @@ public static class WebhookRules
 
     /// <summary>
     /// Checks a create request. Repeated events are accepted and de-duplicated, keeping each name's
-    /// first occurrence, so the stored list is the request's order without repeats.
+    /// first occurrence, so the stored list is the request's order without repeats. Either the request or
+    /// the refusal of the first rule it breaks.
     /// </summary>
-    public static RuleResult<CheckedCreate> CheckCreate(
+    public static (CheckedCreate? Request, WebhookRefusal? Refusal) CheckCreate(
         string? name, string? url, IEnumerable<string?>? events, bool allowInsecureUrls)
     {
-        if (CheckName(name) is { } nameRefusal)
+        if ((CheckName(name) ?? CheckUrl(url, allowInsecureUrls)) is { } refusal)
         {
-            return nameRefusal;
+            return (null, refusal);
         }
 
-        if (CheckUrl(url, allowInsecureUrls) is { } urlRefusal)
-        {
-            return urlRefusal;
-        }
-
-        var checkedEvents = CheckEvents(events);
-        if (checkedEvents.Refusal is { } eventsRefusal)
-        {
-            return eventsRefusal;
-        }
-
-        return RuleResult<CheckedCreate>.Ok(new CheckedCreate(name!, url!, checkedEvents.Value!));
+        var (checkedEvents, eventsRefusal) = CheckEvents(events);
+        return eventsRefusal is null ? (new CheckedCreate(name!, url!, checkedEvents!), null) : (null, eventsRefusal);
     }
 
     public static WebhookRefusal? CheckName(string? name)
@@ -93,11 +84,12 @@ public static class WebhookRules
     public static bool IsLoopbackHost(string host) =>
         host is "127.0.0.1" or "[::1]" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase);
 
-    public static RuleResult<IReadOnlyList<string>> CheckEvents(IEnumerable<string?>? events)
+    /// <summary>The events without repeats, or the refusal of the first rule the list breaks.</summary>
+    public static (IReadOnlyList<string>? Events, WebhookRefusal? Refusal) CheckEvents(IEnumerable<string?>? events)
     {
         if (events is null)
         {
-            return new WebhookRefusal("events", WebhookRule.Required);
+            return (null, new("events", WebhookRule.Required));
         }
 
         var result = new List<string>();
@@ -106,21 +98,19 @@ public static class WebhookRules
         {
             if (string.IsNullOrEmpty(name))
             {
-                return new WebhookRefusal("events", WebhookRule.NonEmptyEvent, index.ToString(CultureInfo.InvariantCulture));
+                return (null, new("events", WebhookRule.NonEmptyEvent, index.ToString(CultureInfo.InvariantCulture)));
             }
 
             if (!EventCatalog.IsSubscribable(name))
             {
-                return new WebhookRefusal("events", WebhookRule.KnownEvent, name);
+                return (null, new("events", WebhookRule.KnownEvent, name));
             }
 
             result.Add(name);
             index++;
         }
 
-        return result.Count == 0
-            ? new WebhookRefusal("events", WebhookRule.AtLeastOneEvent)
-            : RuleResult<IReadOnlyList<string>>.Ok(WithoutRepeats(result));
+        return result.Count == 0 ? (null, new("events", WebhookRule.AtLeastOneEvent)) : (WithoutRepeats(result), null);
     }
 
     /// <summary>Repeated events dropped, keeping each name's first occurrence: the list as OnceHub stores it.</summary>
