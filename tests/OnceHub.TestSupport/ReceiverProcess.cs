@@ -12,6 +12,7 @@ public sealed class ReceiverProcess : IAsyncDisposable
     public const string Dll = "OnceHub.Contracts.Receiver.dll";
 
     private const string ListeningPrefix = "listening on ";
+    private const string SecretVariable = "ONCEHUB_WEBHOOK_SECRET";
 
     private readonly Process _process;
     private readonly Task _drain;
@@ -28,13 +29,17 @@ public sealed class ReceiverProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>Starts the receiver with <paramref name="secret"/> as its signing secret, as a deployment passes it (the environment).</summary>
+    public static Task<ReceiverProcess> StartWithSecretAsync(string secret, params string[] args) =>
+        StartAsync(new Dictionary<string, string?> { [SecretVariable] = secret }, args);
+
     /// <summary>Starts the receiver with <paramref name="args"/> and waits for its listening line.</summary>
     /// <param name="environment">Variables to set (a null value removes one); the secret variables are removed unless set here.</param>
     /// <param name="args">The command line.</param>
     public static async Task<ReceiverProcess> StartAsync(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var info = DotnetCommand.StartInfo("dotnet", AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, Dll), .. args]);
-        info.Environment.Remove("ONCEHUB_WEBHOOK_SECRET");
+        info.Environment.Remove(SecretVariable);
         info.Environment.Remove("ONCEHUB_WEBHOOK_SECRETS");
         foreach (var (name, value) in environment)
         {

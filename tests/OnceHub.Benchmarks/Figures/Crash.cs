@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using OnceHub.Benchmarks.Harness;
-using OnceHub.TestSupport;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
@@ -37,8 +37,7 @@ public static class Crash
         Progress.Line($"{Name}: {Kills} lives of {Life.TotalSeconds:0} s under {Senders} senders, each ended by SIGKILL");
         for (var life = 0; life < Kills; life++)
         {
-            await using var receiver = await ReceiverProcess.StartAsync(
-                new Dictionary<string, string?> { ["ONCEHUB_WEBHOOK_SECRET"] = secret }, "--port", "0", "--store", "sqlite:" + database);
+            await using var receiver = await ReceiverProcess.StartWithSecretAsync(secret, "--port", "0", "--store", "sqlite:" + database);
             var url = receiver.Url;
             using var stop = new CancellationTokenSource();
             var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>

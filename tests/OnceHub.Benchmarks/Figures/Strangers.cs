@@ -5,9 +5,9 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using OnceHub.Benchmarks.Harness;
-using OnceHub.TestSupport;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
@@ -28,8 +28,7 @@ public static class Strangers
     public static async Task<Figure> RunAsync()
     {
         var secret = RandomNumberGenerator.GetHexString(32, lowercase: true);
-        await using var receiver = await ReceiverProcess.StartAsync(
-            new Dictionary<string, string?> { ["ONCEHUB_WEBHOOK_SECRET"] = secret }, "--port", "0", "--store", "memory");
+        await using var receiver = await ReceiverProcess.StartWithSecretAsync(secret, "--port", "0", "--store", "memory");
         var url = receiver.Url;
         var pid = receiver.ProcessId;
 
