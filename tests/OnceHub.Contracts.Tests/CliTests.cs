@@ -6,11 +6,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.TestSupport;
-using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Tests;
 

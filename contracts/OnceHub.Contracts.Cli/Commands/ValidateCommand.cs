@@ -1,6 +1,6 @@
 using System.CommandLine;
-using OnceHub.Webhooks;
 using OnceHub.Contracts.CommandLine;
+using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
 

@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using OnceHub.Contracts.Cli.Output;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
-using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
