@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OnceHub.Contracts;
 using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.LocalDelivery.Tests;
 
@@ -156,10 +157,10 @@ public class CliVerbTests
         var enableGarbage = await Run("webhooks", "enable", "garbage", "--account", folder);
         var enableMissing = await Run("webhooks", "enable", "WHK-NOPE", "--account", folder);
 
-        Assert.Equal((CliApp.BadInput, "error: EVENT_ID: 'garbage' is not an event id (EVNT- and 1 to 128 letters or digits)"), (resendGarbage.Exit, resendGarbage.Err.TrimEnd()));
-        Assert.Equal(CliApp.Failed, resendMissing.Exit);
+        Assert.Equal((ExitCodes.BadInput, "error: EVENT_ID: 'garbage' is not an event id (EVNT- and 1 to 128 letters or digits)"), (resendGarbage.Exit, resendGarbage.Err.TrimEnd()));
+        Assert.Equal(ExitCodes.Failed, resendMissing.Exit);
         Assert.StartsWith("error: No event 'EVNT-NOPE'", resendMissing.Err, StringComparison.Ordinal);
-        Assert.Equal((CliApp.BadInput, "error: ID: 'garbage' is not a webhook id (WHK- and 1 to 64 letters or digits)"), (enableGarbage.Exit, enableGarbage.Err.TrimEnd()));
-        Assert.Equal((CliApp.Failed, "error: no webhook 'WHK-NOPE' in the account"), (enableMissing.Exit, enableMissing.Err.TrimEnd()));
+        Assert.Equal((ExitCodes.BadInput, "error: ID: 'garbage' is not a webhook id (WHK- and 1 to 64 letters or digits)"), (enableGarbage.Exit, enableGarbage.Err.TrimEnd()));
+        Assert.Equal((ExitCodes.Failed, "error: no webhook 'WHK-NOPE' in the account"), (enableMissing.Exit, enableMissing.Err.TrimEnd()));
     }
 }

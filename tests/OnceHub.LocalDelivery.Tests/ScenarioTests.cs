@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Scenarios;
@@ -94,7 +95,7 @@ public partial class ScenarioTests
         Assert.All(receiver.Requests, r => Assert.Equal("Renewal talk", JsonNode.Parse(r.Body)!["data"]!["subject"]!.GetValue<string>()));
 
         var bad = await Run("trigger", "--scenario", "canceled", "--account", "file:" + account.Folder, "--virtual-time", "--set", "data.nope=1");
-        Assert.Equal(CliApp.BadInput, bad.Exit);
+        Assert.Equal(ExitCodes.BadInput, bad.Exit);
         Assert.Contains("no field 'data.nope'", bad.Err, StringComparison.Ordinal);
         Assert.Equal(3, receiver.Count);
     }
@@ -144,7 +145,7 @@ public partial class ScenarioTests
     {
         var (exit, _, stderr) = await Run(["trigger", .. args]);
 
-        Assert.Equal((CliApp.BadInput, expected), (exit, stderr.TrimEnd()));
+        Assert.Equal((ExitCodes.BadInput, expected), (exit, stderr.TrimEnd()));
     }
 
     [Theory]

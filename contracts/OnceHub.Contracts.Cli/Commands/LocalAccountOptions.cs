@@ -108,18 +108,18 @@ internal static class LocalAccountOptions
         catch (PayloadOverrideException ex)
         {
             await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return CliApp.BadInput;
+            return ExitCodes.BadInput;
         }
         catch (Exception ex) when (ex is LocalDeliveryException or OnceHub.Account.AccountStoreException)
         {
             await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         catch (OperationCanceledException)
         {
             // Ctrl+C: whatever is pending stays pending in the account's store.
             await error.WriteLineAsync(CommandLineErrors.Line("interrupted; what is pending stays pending in the account"));
-            return CliApp.Interrupted;
+            return ExitCodes.Interrupted;
         }
     }
 
