@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OnceHub.Contracts;
-using OnceHub.Contracts.Cli;
 using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.LocalDelivery.Tests;

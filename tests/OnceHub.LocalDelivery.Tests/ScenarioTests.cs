@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using OnceHub.Contracts.Cli;
 using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
