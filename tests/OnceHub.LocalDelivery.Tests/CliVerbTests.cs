@@ -85,6 +85,34 @@ public class CliVerbTests
         Assert.Contains("WHK-NOPE", unknown, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_trigger_to_a_disabled_webhook_shows_in_deliveries_as_a_dropped_row()
+    {
+        await using var down = await StandInReceiver.StartAsync(_ => 503);
+        using var account = new TempAccount();
+        var webhook = account.Add("failing", down.UrlFor("/x"), "booking.no_show");
+        var folder = "file:" + account.Folder;
+        Assert.Equal(1, (await Run("trigger", "booking.no_show", "--account", folder, "--virtual-time", "--follow")).Exit);
+
+        var (exit, skipped, _) = await Run("trigger", "booking.no_show", "--account", folder);
+        Assert.Equal(0, exit);
+        Assert.Contains("not sent: the webhook is disabled", skipped, StringComparison.Ordinal);
+
+        var (logExit, json, _) = await Run("deliveries", "--account", folder, "--json", "--webhook", webhook.Id);
+        Assert.Equal(0, logExit);
+        using var doc = JsonDocument.Parse(json);
+        var last = Assert.Single(doc.RootElement.GetProperty("attempts").EnumerateArray(), a => a.GetProperty("status").GetString() == "dropped");
+        Assert.Equal(("dropped: the webhook is disabled", JsonValueKind.Null), (last.GetProperty("error").GetString(), last.GetProperty("attempt").ValueKind));
+        using (var store = new DeliveryStore(account.Folder))
+        {
+            var dropped = store.Deliveries(last.GetProperty("event_id").GetString()).Single();
+            Assert.Equal((webhook.Id, DeliveryStatus.Dropped, 0), (dropped.WebhookId, dropped.Status, dropped.Attempts));
+        }
+        var (_, table, _) = await Run("deliveries", "--account", folder, "--webhook", webhook.Id);
+        Assert.Contains("dropped: the webhook is disabled", table, StringComparison.Ordinal);
+        Assert.Equal(RetrySchedule.AttemptCount, down.Count);
+    }
+
     [Theory]
     [InlineData("data.nope=1", "no field 'data.nope'")]
     [InlineData("no-equals-sign", "expected PATH=VALUE")]
