@@ -48,6 +48,18 @@ public sealed class LocalDeliverer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "attempt timeout, poll interval and concurrency must be positive");
         }
         _ownsStores = ownsStores;
+        try
+        {
+            Options = Options with
+            {
+                Time = store.AgreeClock(Options.Time, Options.FollowAccountClock, Options.WallClock.GetUtcNow(), LeaseUntil()),
+            };
+        }
+        catch when (ownsStores)
+        {
+            store.Dispose();
+            throw;
+        }
         _engine = new EngineAdapter(Options.AttemptTimeout, Options.WallClock);
     }
 

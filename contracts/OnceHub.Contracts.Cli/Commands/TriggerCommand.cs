@@ -88,7 +88,7 @@ internal static class TriggerCommand
             var pending = deliverer.Store.PendingCount(result.EventId);
             if (pending > 0)
             {
-                await output.WriteLineAsync($"following {result.EventId}: {pending} deliveries pending ({options.Time}); Ctrl+C leaves them pending");
+                await output.WriteLineAsync($"following {result.EventId}: {pending} deliveries pending ({deliverer.Options.Time}); Ctrl+C leaves them pending");
             }
             await deliverer.RunAsync(result.EventId, ct);
             return await SummaryAsync(EventStateJson.From(result.EventId, deliverer.Store.Deliveries(result.EventId)), output);

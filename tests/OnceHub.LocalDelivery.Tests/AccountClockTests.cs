@@ -1,0 +1,99 @@
+using Microsoft.Data.Sqlite;
+using OnceHub.Contracts;
+using OnceHub.Contracts.Cli;
+
+namespace OnceHub.LocalDelivery.Tests;
+
+/// <summary>One clock per account: a trigger beside a delivering emulator, each its own process or store connection.</summary>
+public class AccountClockTests
+{
+    private const int Scale = 300;
+
+    [Fact]
+    public async Task A_trigger_beside_a_delivering_emulator_runs_on_the_account_clock_and_another_scale_is_refused()
+    {
+        await using var receiver = await StandInReceiver.StartAsync(n => n <= 2 ? 503 : 200);
+        using var account = new TempAccount();
+        var webhook = account.Add("bookings", receiver.UrlFor("/bookings"), "booking");
+        var folder = "file:" + account.Folder;
+        var emulator = KillTests.StartDeliveringEmulator(account.Folder, Scale);
+        try
+        {
+            await DeliveryTests.WaitUntil(() => RecordedScale(account.Folder) == Scale, 60);
+
+            var (refusedExit, _, refused) = await Run("trigger", "booking.scheduled", "--account", folder, "--time-scale", "10");
+            Assert.Equal(2, refusedExit);
+            Assert.Contains($"delivers in time scaled x{Scale}", refused, StringComparison.Ordinal);
+            Assert.Contains("asked for time scaled x10", refused, StringComparison.Ordinal);
+            Assert.Contains($"use --time-scale {Scale}", refused, StringComparison.Ordinal);
+            Assert.Equal(0, receiver.Count);
+
+            // No time option: the trigger sends attempt 1 on the account's clock, and the emulator sends the retries.
+            var (exit, stdout, stderr) = await Run("trigger", "booking.scheduled", "--account", folder);
+            Assert.True(exit == 0, stderr);
+            Assert.Contains("attempt 2 due at +35 s", stdout, StringComparison.Ordinal);
+            using var store = new DeliveryStore(account.Folder);
+            await DeliveryTests.WaitUntil(() => store.Deliveries().SingleOrDefault()?.Status == DeliveryStatus.Delivered, 60);
+
+            var log = store.Log(webhookId: webhook.Id);
+            Assert.Equal([1, 2, 3], log.Select(r => r.Attempt!.Value));
+            for (var i = 1; i < log.Count; i++)
+            {
+                // Each retry went out no sooner than its offset on the account's clock.
+                Assert.True(log[i].SentAt - log[0].SentAt >= RetrySchedule.Offsets[i] / Scale - TimeSpan.FromMilliseconds(1),
+                    $"attempt {i + 1} went out {(log[i].SentAt - log[0].SentAt).TotalMilliseconds} ms after attempt 1");
+            }
+        }
+        finally
+        {
+            emulator.Kill(entireProcessTree: true);
+            await emulator.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public void A_deliverer_may_move_an_idle_account_to_its_clock_but_not_one_with_deliveries_pending()
+    {
+        using var account = new TempAccount();
+        account.Add("bookings", "http://127.0.0.1:9/unused", "booking");
+        var hour = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        using var store = new DeliveryStore(account.Folder);
+        Assert.Equal(Scale, store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, hour, hour).Scale);
+        // Its hold ended and nothing is pending: another clock takes the account over.
+        Assert.Equal(1, store.AgreeClock(DeliveryTime.Real(), adopt: false, hour.AddMinutes(1), hour.AddMinutes(1)).Scale);
+        // A live hold keeps it; a follower gets the account's clock.
+        Assert.Throws<LocalDeliveryClockException>(() => store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, hour, hour));
+        Assert.Equal(1, store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: true, hour, hour).Scale);
+    }
+
+    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await new CliApp(output, error).RunAsync(args);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>The scale the account's delivery store records, read from its file; null before one is recorded.</summary>
+    private static double? RecordedScale(string folder)
+    {
+        var path = Path.Combine(folder, DeliveryStore.FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT scale FROM clock WHERE id = 0";
+        try
+        {
+            return query.ExecuteScalar() is double scale ? scale : null;
+        }
+        catch (SqliteException)
+        {
+            // The emulator has not created its tables yet.
+            return null;
+        }
+    }
+}
