@@ -54,7 +54,7 @@ public class CliVerbTests
     }
 
     [Fact]
-    public async Task A_webhook_whose_window_ends_shows_as_disabled_until_enabled_locally()
+    public async Task A_webhook_whose_window_ends_shows_as_disabled_and_its_later_deliveries_as_dropped_rows_until_enabled_locally()
     {
         await using var down = await StandInReceiver.StartAsync(_ => 503);
         using var account = new TempAccount();
@@ -74,30 +74,7 @@ public class CliVerbTests
         Assert.Contains("not sent: the webhook is disabled", skipped, StringComparison.Ordinal);
         Assert.Equal(RetrySchedule.AttemptCount, down.Count);
 
-        var (enableExit, enabled, _) = await Run("webhooks", "enable", webhook.Id, "--account", folder);
-        Assert.Equal(0, enableExit);
-        Assert.Contains("local convenience", enabled, StringComparison.Ordinal);
-        var (_, relisted, _) = await Run("webhooks", "list", "--account", folder);
-        Assert.Contains("enabled", relisted, StringComparison.Ordinal);
-        Assert.DoesNotContain("DISABLED", relisted, StringComparison.Ordinal);
-        var (unknownExit, _, unknown) = await Run("webhooks", "enable", "WHK-NOPE", "--account", folder);
-        Assert.Equal(1, unknownExit);
-        Assert.Contains("WHK-NOPE", unknown, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task A_trigger_to_a_disabled_webhook_shows_in_deliveries_as_a_dropped_row()
-    {
-        await using var down = await StandInReceiver.StartAsync(_ => 503);
-        using var account = new TempAccount();
-        var webhook = account.Add("failing", down.UrlFor("/x"), "booking.no_show");
-        var folder = "file:" + account.Folder;
-        Assert.Equal(1, (await Run("trigger", "booking.no_show", "--account", folder, "--virtual-time", "--follow")).Exit);
-
-        var (exit, skipped, _) = await Run("trigger", "booking.no_show", "--account", folder);
-        Assert.Equal(0, exit);
-        Assert.Contains("not sent: the webhook is disabled", skipped, StringComparison.Ordinal);
-
+        // Nothing sent, and 'deliveries' says why.
         var (logExit, json, _) = await Run("deliveries", "--account", folder, "--json", "--webhook", webhook.Id);
         Assert.Equal(0, logExit);
         using var doc = JsonDocument.Parse(json);
@@ -110,7 +87,16 @@ public class CliVerbTests
         }
         var (_, table, _) = await Run("deliveries", "--account", folder, "--webhook", webhook.Id);
         Assert.Contains("dropped: the webhook is disabled", table, StringComparison.Ordinal);
-        Assert.Equal(RetrySchedule.AttemptCount, down.Count);
+
+        var (enableExit, enabled, _) = await Run("webhooks", "enable", webhook.Id, "--account", folder);
+        Assert.Equal(0, enableExit);
+        Assert.Contains("local convenience", enabled, StringComparison.Ordinal);
+        var (_, relisted, _) = await Run("webhooks", "list", "--account", folder);
+        Assert.Contains("enabled", relisted, StringComparison.Ordinal);
+        Assert.DoesNotContain("DISABLED", relisted, StringComparison.Ordinal);
+        var (unknownExit, _, unknown) = await Run("webhooks", "enable", "WHK-NOPE", "--account", folder);
+        Assert.Equal(1, unknownExit);
+        Assert.Contains("WHK-NOPE", unknown, StringComparison.Ordinal);
     }
 
     [Theory]
