@@ -6,6 +6,9 @@ namespace OnceHub.LocalDelivery;
 /// </summary>
 public sealed partial class DeliveryStore
 {
+    // The end of this store's last hold on the clock (stored time), 0 when it holds none.
+    private long _clockHeldUntil;
+
     /// <summary>
     /// The clock this process delivers on. The first deliverer of an account records its own; a later one whose
     /// <paramref name="wanted"/> differs gets the recorded clock when <paramref name="adopt"/>, takes the account
@@ -48,15 +51,36 @@ public sealed partial class DeliveryStore
         });
     }
 
+    /// <summary>
+    /// Ends this store's hold on the clock (its deliverer stops), unless another process holds it longer; a
+    /// process with another clock need not wait for the hold to lapse.
+    /// </summary>
+    internal void ReleaseClock(DateTimeOffset realNow)
+    {
+        if (Interlocked.Exchange(ref _clockHeldUntil, 0) is var mine and not 0)
+        {
+            _writer.WaitForQueuedWrites();
+            _writer.Exclusive(() => _statements.Execute("UPDATE clock SET held_until = $now WHERE held_until = $mine",
+                ("$now", StoredTime.ToStored(realNow)), ("$mine", mine)));
+        }
+    }
+
     /// <summary>Records <paramref name="time"/> as the account's clock, held until at least <paramref name="holdUntil"/>.</summary>
-    private void Hold(DeliveryTime time, DateTimeOffset holdUntil) => _statements.Execute("""
-        INSERT INTO clock (id, virtual, scale, held_until) VALUES (0, $virtual, $scale, $until)
-        ON CONFLICT (id) DO UPDATE SET held_until = MAX(held_until, $until)
-        """, ("$virtual", time.IsVirtual ? 1 : 0), ("$scale", time.Scale), ("$until", StoredTime.ToStored(holdUntil)));
+    private void Hold(DeliveryTime time, DateTimeOffset holdUntil)
+    {
+        _statements.Execute("""
+            INSERT INTO clock (id, virtual, scale, held_until) VALUES (0, $virtual, $scale, $until)
+            ON CONFLICT (id) DO UPDATE SET held_until = MAX(held_until, $until)
+            """, ("$virtual", time.IsVirtual ? 1 : 0), ("$scale", time.Scale), ("$until", StoredTime.ToStored(holdUntil)));
+        Volatile.Write(ref _clockHeldUntil, StoredTime.ToStored(holdUntil));
+    }
 
     /// <summary>A running deliverer keeps holding the clock (in the transaction of its claim).</summary>
-    private void RenewClockHold(DateTimeOffset holdUntil) =>
+    private void RenewClockHold(DateTimeOffset holdUntil)
+    {
         _statements.Execute("UPDATE clock SET held_until = MAX(held_until, $until)", ("$until", StoredTime.ToStored(holdUntil)));
+        Volatile.Write(ref _clockHeldUntil, StoredTime.ToStored(holdUntil));
+    }
 }
 
 /// <summary>

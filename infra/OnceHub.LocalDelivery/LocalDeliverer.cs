@@ -181,6 +181,14 @@ public sealed class LocalDeliverer : IDisposable
         // token source: the lease loop may still be reading it.
         _stopping.Cancel();
         _engine.Dispose();
+        try
+        {
+            _store.ReleaseClock(Options.WallClock.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The store closed first, or is locked: the hold lapses on its own within a lease.
+        }
         if (_ownsStores)
         {
             _store.Dispose();

@@ -55,18 +55,22 @@ public class AccountClockTests
     }
 
     [Fact]
-    public void A_deliverer_may_move_an_idle_account_to_its_clock_but_not_one_with_deliveries_pending()
+    public void A_deliverer_may_move_an_idle_account_to_its_clock_once_no_other_holds_it()
     {
         using var account = new TempAccount();
         account.Add("bookings", "http://127.0.0.1:9/unused", "booking");
-        var hour = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-        using var store = new DeliveryStore(account.Folder);
-        Assert.Equal(Scale, store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, hour, hour).Scale);
-        // Its hold ended and nothing is pending: another clock takes the account over.
-        Assert.Equal(1, store.AgreeClock(DeliveryTime.Real(), adopt: false, hour.AddMinutes(1), hour.AddMinutes(1)).Scale);
-        // A live hold keeps it; a follower gets the account's clock.
-        Assert.Throws<LocalDeliveryClockException>(() => store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, hour, hour));
-        Assert.Equal(1, store.AgreeClock(DeliveryTime.Scaled(Scale), adopt: true, hour, hour).Scale);
+        var noon = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        // Two stores on one folder, as two processes would open it.
+        using var running = new DeliveryStore(account.Folder);
+        using var other = new DeliveryStore(account.Folder);
+        Assert.Equal(Scale, running.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, noon, noon.AddMinutes(1)).Scale);
+
+        Assert.Throws<LocalDeliveryClockException>(() => other.AgreeClock(DeliveryTime.Real(), adopt: false, noon, noon));
+        Assert.Equal(Scale, other.AgreeClock(DeliveryTime.Real(), adopt: true, noon, noon).Scale);
+
+        // Its holder stopped and nothing is pending: another clock takes the account over.
+        running.ReleaseClock(noon);
+        Assert.Equal(1, other.AgreeClock(DeliveryTime.Real(), adopt: false, noon.AddSeconds(1), noon.AddSeconds(1)).Scale);
     }
 
     private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
