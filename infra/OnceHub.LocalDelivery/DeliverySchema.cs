@@ -6,7 +6,7 @@ namespace OnceHub.LocalDelivery;
 /// <summary>The delivery store's tables and indexes, and the upgrade of a file an older version wrote.</summary>
 internal static class DeliverySchema
 {
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>Brings the file to <see cref="Version"/>, and sets what each connection of the writer needs.</summary>
     /// <exception cref="LocalDeliveryException">A newer version wrote the file.</exception>
@@ -88,6 +88,11 @@ internal static class DeliverySchema
                 webhook_id  TEXT PRIMARY KEY,
                 disabled_at INTEGER NOT NULL,
                 reason      TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS clock (
+                id          INTEGER PRIMARY KEY CHECK (id = 0),
+                virtual     INTEGER NOT NULL,
+                scale       REAL NOT NULL,
+                held_until  INTEGER NOT NULL);
             """);
         // An older file gets the columns it lacks; in a transaction, as another process may be opening it too.
         using var upgrade = connection.BeginTransaction();

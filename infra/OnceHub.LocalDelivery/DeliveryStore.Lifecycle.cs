@@ -80,6 +80,7 @@ public sealed partial class DeliveryStore
         _writer.WaitForQueuedWrites();
         return _writer.InTransaction(() =>
         {
+            RenewClockHold(leaseUntil);
             RecoverFanOuts(realNow, eventId);
             _statements.Execute($"""
                 UPDATE deliveries SET lease_owner = $owner, lease_until = $lease

@@ -48,6 +48,18 @@ public sealed class LocalDeliverer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "attempt timeout, poll interval and concurrency must be positive");
         }
         _ownsStores = ownsStores;
+        try
+        {
+            Options = Options with
+            {
+                Time = store.AgreeClock(Options.Time, Options.FollowAccountClock, Options.WallClock.GetUtcNow(), LeaseUntil()),
+            };
+        }
+        catch when (ownsStores)
+        {
+            store.Dispose();
+            throw;
+        }
         _engine = new EngineAdapter(Options.AttemptTimeout, Options.WallClock);
     }
 
@@ -63,7 +75,8 @@ public sealed class LocalDeliverer : IDisposable
 
     /// <summary>
     /// Builds a fresh <paramref name="eventName"/> event from its sample and the overrides, and sends attempt 1 to
-    /// every enabled webhook subscribed to it. Later attempts are left to <see cref="RunAsync"/>.
+    /// every enabled webhook subscribed to it (a disabled one's delivery ends dropped, unsent). Later attempts are
+    /// left to <see cref="RunAsync"/>.
     /// </summary>
     /// <remarks>
     /// Returns once every attempt 1 was answered. Their records are committed just after, before any later read
@@ -168,6 +181,14 @@ public sealed class LocalDeliverer : IDisposable
         // token source: the lease loop may still be reading it.
         _stopping.Cancel();
         _engine.Dispose();
+        try
+        {
+            _store.ReleaseClock(Options.WallClock.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The store closed first, or is locked: the hold lapses on its own within a lease.
+        }
         if (_ownsStores)
         {
             _store.Dispose();
@@ -217,14 +238,14 @@ public sealed class LocalDeliverer : IDisposable
     private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
     {
         var disabled = _store.DisabledNow();
-        var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
         var now = Options.Time.Clock.GetUtcNow();
         await _unrecorded.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         List<ClaimedDelivery> claimed;
         var owner = NextClaimToken();
         try
         {
-            claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
+            // A disabled webhook gets its delivery too, dropped unsent, so the log shows why it got nothing.
+            claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. targets.Select(w => w.Id)],
                 now, owner, LeaseUntil()).ConfigureAwait(false);
         }
         catch
@@ -250,7 +271,9 @@ public sealed class LocalDeliverer : IDisposable
             var sends = new Task<WebhookOutcome>[claimed.Count];
             for (var i = 0; i < claimed.Count; i++)
             {
-                sends[i] = room is null ? AttemptAsync(claimed[i], enabled[i], records, ct) : WithinLimitAsync(room, claimed[i], enabled[i], records, ct);
+                sends[i] = disabled.ContainsKey(targets[i].Id) ? Task.FromResult(DropDisabled(claimed[i], targets[i], now, records))
+                    : room is null ? AttemptAsync(claimed[i], targets[i], records, ct)
+                    : WithinLimitAsync(room, claimed[i], targets[i], records, ct);
             }
             outcomes = await Task.WhenAll(sends).ConfigureAwait(false);
         }
@@ -280,16 +303,14 @@ public sealed class LocalDeliverer : IDisposable
                 self.Options.OnError?.Invoke($"The attempts of {eventId} could not be recorded; they will be sent again: {failed.GetBaseException().Message}");
             }
         }, (this, eventId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        // The outcomes follow the enabled webhooks, which keep the targets' order.
-        var results = new List<WebhookOutcome>(targets.Count);
-        var next = 0;
-        foreach (var webhook in targets)
-        {
-            results.Add(next < enabled.Count && ReferenceEquals(enabled[next], webhook)
-                ? outcomes[next++]
-                : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null));
-        }
-        return new FanOutResult(eventId, eventType, results);
+        return new FanOutResult(eventId, eventType, outcomes);
+    }
+
+    /// <summary>Nothing is sent to a webhook disabled locally, as OnceHub sends nothing to a disabled webhook; its delivery ends dropped.</summary>
+    private static WebhookOutcome DropDisabled(ClaimedDelivery delivery, StoredWebhook webhook, DateTimeOffset now, FanOutRecords records)
+    {
+        records.Add(new AttemptRecord(delivery, 1, now, null, AttemptVerdict.Dropped, now, "dropped: the webhook is disabled"));
+        return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null);
     }
 
     private async Task<WebhookOutcome> WithinLimitAsync(SemaphoreSlim room, ClaimedDelivery delivery, StoredWebhook webhook, FanOutRecords batch, CancellationToken ct)

@@ -11,8 +11,14 @@ public sealed record LocalDeliveryOptions
     /// </summary>
     public TimeSpan AttemptTimeout { get; init; } = DeliveryOptions.DefaultAttemptTimeout;
 
-    /// <summary>How the schedule runs: real, scaled or virtual.</summary>
+    /// <summary>
+    /// How the schedule runs: real, scaled or virtual. The account's deliveries run on one clock (see
+    /// <see cref="DeliveryStore.AgreeClock"/>): a deliverer asking for another is refused while it is in use.
+    /// </summary>
     public DeliveryTime Time { get; init; } = DeliveryTime.Real();
+
+    /// <summary>True when <see cref="Time"/> was not chosen: the deliverer runs on the account's clock, whichever it is.</summary>
+    public bool FollowAccountClock { get; init; }
 
     /// <summary>Real clock: the payload's <c>creation_time</c>, the signature's <c>t</c> and leases.</summary>
     public TimeProvider WallClock { get; init; } = TimeProvider.System;

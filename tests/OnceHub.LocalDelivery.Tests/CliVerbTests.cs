@@ -48,7 +48,7 @@ public class CliVerbTests
     }
 
     [Fact]
-    public async Task A_webhook_whose_window_ends_shows_as_disabled_until_enabled_locally()
+    public async Task A_webhook_whose_window_ends_shows_as_disabled_and_its_later_deliveries_as_dropped_rows_until_enabled_locally()
     {
         await using var down = await StandInReceiver.StartAsync(_ => 503);
         using var account = new TempAccount();
@@ -67,6 +67,20 @@ public class CliVerbTests
         Assert.Equal(0, skippedExit);
         Assert.Contains("not sent: the webhook is disabled", skipped, StringComparison.Ordinal);
         Assert.Equal(RetrySchedule.AttemptCount, down.Count);
+
+        // Nothing sent, and 'deliveries' says why.
+        var (logExit, json, _) = await Run("deliveries", "--account", folder, "--json", "--webhook", webhook.Id);
+        Assert.Equal(0, logExit);
+        using var doc = JsonDocument.Parse(json);
+        var last = Assert.Single(doc.RootElement.GetProperty("attempts").EnumerateArray(), a => a.GetProperty("status").GetString() == "dropped");
+        Assert.Equal(("dropped: the webhook is disabled", JsonValueKind.Null), (last.GetProperty("error").GetString(), last.GetProperty("attempt").ValueKind));
+        using (var store = new DeliveryStore(account.Folder))
+        {
+            var dropped = store.Deliveries(last.GetProperty("event_id").GetString()).Single();
+            Assert.Equal((webhook.Id, DeliveryStatus.Dropped, 0), (dropped.WebhookId, dropped.Status, dropped.Attempts));
+        }
+        var (_, table, _) = await Run("deliveries", "--account", folder, "--webhook", webhook.Id);
+        Assert.Contains("dropped: the webhook is disabled", table, StringComparison.Ordinal);
 
         var (enableExit, enabled, _) = await Run("webhooks", "enable", webhook.Id, "--account", folder);
         Assert.Equal(0, enableExit);

@@ -454,8 +454,10 @@ public class DeliveryTests
         Assert.Equal("fanout_id,first_answer,first_at,first_latency_ms,first_sent_at,first_status", query.ExecuteScalar());
         query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'";
         Assert.Equal(1L, query.ExecuteScalar());
+        query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'clock'";
+        Assert.Equal(1L, query.ExecuteScalar());
         query.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, query.ExecuteScalar());
+        Assert.Equal(5L, query.ExecuteScalar());
     }
 
     [Fact]

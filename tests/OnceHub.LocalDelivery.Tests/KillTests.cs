@@ -160,7 +160,7 @@ public class KillTests(ITestOutputHelper output)
         return StartChild(dll, args);
     }
 
-    private static Process StartDeliveringEmulator(string folder, int? scale = Scale)
+    internal static Process StartDeliveringEmulator(string folder, int? scale = Scale)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "OnceHub.Emulator.dll");
         Assert.True(File.Exists(dll), $"the emulator is built next to the tests: {dll}");

@@ -82,6 +82,8 @@ internal static class LocalAccountOptions
         var options = new LocalDeliveryOptions
         {
             Time = isVirtual ? DeliveryTime.Virtual() : n is { } k ? DeliveryTime.Scaled(k) : DeliveryTime.Real(),
+            // Without a time option a verb runs on the clock of the account's deliveries, e.g. an emulator's.
+            FollowAccountClock = n is null && !isVirtual,
         };
         return seconds is { } limit ? options with { AttemptTimeout = TimeSpan.FromSeconds(limit) } : options;
     }
@@ -105,7 +107,7 @@ internal static class LocalAccountOptions
         {
             return await body(output, error);
         }
-        catch (PayloadOverrideException ex)
+        catch (Exception ex) when (ex is PayloadOverrideException or LocalDeliveryClockException)
         {
             await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
             return ExitCodes.BadInput;
