@@ -3,7 +3,7 @@
 #   pulumi-resource-oncehub-v<version>-<os>-<arch>.tar.gz, the executable and LICENSE at the archive's root,
 # then refreshes artifacts/release/SHA256SUMS.
 # Usage: scripts/plugin-archive.sh TARGET...   TARGET: linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64
-# linux-amd64 is Native AOT (needs a linux-x64 host with clang and zlib), published with the README's command to
+# linux-amd64 is Native AOT (needs a linux-x64 host with clang and zlib), published by scripts/plugin-publish.sh to
 # artifacts/plugin, where Pulumi.yaml and the tests load it from, so one build serves all three. The others are
 # self-contained single files, trimmed: Native AOT does not cross-compile to another OS or architecture.
 # The schema's pluginDownloadURL comes from the PluginDownloadUrl property (Directory.Build.props, or the environment).
@@ -32,14 +32,7 @@ for target in "$@"; do
       echo "linux-amd64 is built with Native AOT on a linux x86_64 host; this is $(uname -s)-$(uname -m)" >&2; exit 2
     fi
     publish=artifacts/plugin
-    # leftovers of a framework-dependent publish (PluginBuild's fallback without clang) must not ship
-    if [ -f "$publish/$binary.dll" ]; then rm -rf "$publish"; fi
-    dotnet publish infra/OnceHub.Provider -c Release -o "$publish" -nologo
-    if [ -f "$publish/$binary.dll" ]; then
-      echo "the plugin was not published with Native AOT: install clang and zlib (https://aka.ms/nativeaot-prerequisites)" >&2; exit 1
-    fi
-    # PluginBuild (tests) reuses this publish while the sources and the version are unchanged
-    echo "$version" > artifacts/plugin.version
+    scripts/plugin-publish.sh --require-aot "$version"
   else
     publish=artifacts/plugin-build/$target
     rm -rf "$publish"

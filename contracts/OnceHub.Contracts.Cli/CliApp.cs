@@ -16,11 +16,6 @@ public sealed class UsageException(string message) : Exception(message);
 /// </summary>
 public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, string?>? environment = null)
 {
-    public const int Ok = ExitCodes.Ok;
-    public const int Failed = ExitCodes.Failed;
-    public const int BadInput = ExitCodes.BadInput;
-    public const int Interrupted = ExitCodes.Interrupted;
-
     /// <summary>Where a secret comes from when no --secret is given.</summary>
     public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
@@ -43,7 +38,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         {
             // Whatever went wrong (a port that cannot be bound, an unwritable folder), one line, no stack trace.
             await Console.Error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return BadInput;
+            return ExitCodes.BadInput;
         }
     }
 
@@ -73,7 +68,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         {
             // System.CommandLine answers a parse error with 1, which here means "a check failed": bad input is 2.
             await stderr.WriteLineAsync(ParseErrorLine(parsed));
-            return BadInput;
+            return ExitCodes.BadInput;
         }
         try
         {
@@ -89,12 +84,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, Func<string, st
         catch (UsageException ex)
         {
             await stderr.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return BadInput;
+            return ExitCodes.BadInput;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             await stderr.WriteLineAsync(CommandLineErrors.Line("interrupted"));
-            return Interrupted;
+            return ExitCodes.Interrupted;
         }
     }
 

@@ -21,9 +21,6 @@ public static class ReceiverProgram
 {
     public const string SecretVariable = OnceHubWebhookOptions.SecretVariable;
 
-    private const int Ok = ExitCodes.Ok;
-    private const int Failed = ExitCodes.Failed;
-    private const int Usage = ExitCodes.BadInput;
 
     public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
 
@@ -37,7 +34,7 @@ public static class ReceiverProgram
             // System.CommandLine answers parse errors with 1; bad input is 2 here, as in every command of this project.
             // The first error only: a later one is often a consequence of it.
             await stderr.WriteLineAsync(CommandLineErrors.Parse(parsed.Errors[0].Message));
-            return Usage;
+            return ExitCodes.BadInput;
         }
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }, cancellationToken);
     }
@@ -149,7 +146,7 @@ public static class ReceiverProgram
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{e.Id}\t{e.ReceivedAt:O}\t{e.EventId ?? "-"}\t{e.EventType ?? "-"}\t{e.Body.Length} bytes\t{(e.ReplayedAt is { } at ? $"replayed {at:O}" : "waiting")}\t{e.Reason}"));
             }
-            return Ok;
+            return ExitCodes.Ok;
         }));
 
         var showDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
@@ -160,7 +157,7 @@ public static class ReceiverProgram
             if (await store.GetQuarantinedAsync(parse.GetValue(showId)) is not { } entry)
             {
                 stderr.WriteLine(CommandLineErrors.Line($"no quarantine entry {parse.GetValue(showId)}"));
-                return Failed;
+                return ExitCodes.Failed;
             }
             stdout.Flush();
             if (ReferenceEquals(stdout, Console.Out))
@@ -173,7 +170,7 @@ public static class ReceiverProgram
             {
                 stdout.Write(System.Text.Encoding.UTF8.GetString(entry.Body));
             }
-            return Ok;
+            return ExitCodes.Ok;
         }));
 
         var replayDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
@@ -186,7 +183,7 @@ public static class ReceiverProgram
             var pipeline = new WebhookPipeline(new WebhookPipelineOptions { Secrets = [RandomNumberGenerator.GetHexString(32)] }, store);
             var result = await pipeline.ReplayAsync(parse.GetValue(replayId), ct);
             (result.Outcome == ReplayOutcome.Replayed ? stdout : stderr).WriteLine(result.Message);
-            return result.Outcome == ReplayOutcome.Replayed ? Ok : Failed;
+            return result.Outcome == ReplayOutcome.Replayed ? ExitCodes.Ok : ExitCodes.Failed;
         }));
 
         var deleteDb = StoreOption(required: true, "The receiver's store: sqlite:PATH or postgres:CONNECTION");
@@ -197,10 +194,10 @@ public static class ReceiverProgram
             if (!await store.DeleteQuarantinedAsync(parse.GetValue(deleteId)))
             {
                 stderr.WriteLine(CommandLineErrors.Line($"no quarantine entry {parse.GetValue(deleteId)}"));
-                return Failed;
+                return ExitCodes.Failed;
             }
             stdout.WriteLine($"deleted quarantine entry {parse.GetValue(deleteId)}");
-            return Ok;
+            return ExitCodes.Ok;
         }));
 
         root.Add(new Command("quarantine", "Look after the events the receiver set aside: list, show, replay, delete") { list, show, replay, delete });
@@ -273,13 +270,13 @@ public static class ReceiverProgram
         if (!where.IsDurable)
         {
             stderr.WriteLine(CommandLineErrors.Line($"--store: the quarantine of a {where} store ends with its receiver; name the receiver's {ReceiverStore.SqlitePrefix}PATH or {ReceiverStore.PostgresPrefix}CONNECTION"));
-            return Usage;
+            return ExitCodes.BadInput;
         }
         // Opening a missing file would create an empty database and report nothing: say what is wrong instead.
         if (where.SqlitePath is { } path && !File.Exists(path))
         {
             stderr.WriteLine(CommandLineErrors.Line($"--store: no such file '{path}'"));
-            return Usage;
+            return ExitCodes.BadInput;
         }
         try
         {
@@ -289,13 +286,13 @@ public static class ReceiverProgram
         catch (SqliteException ex)
         {
             stderr.WriteLine(CommandLineErrors.Line($"--store: '{where.SqlitePath}' is not a receiver database ({ex.Message})"));
-            return Usage;
+            return ExitCodes.BadInput;
         }
         catch (NpgsqlException ex)
         {
             // The store is named without its password; Npgsql's message names the server and the failure.
             stderr.WriteLine(CommandLineErrors.Line($"--store: the PostgreSQL store {where} did not answer ({ex.Message})"));
-            return Failed;
+            return ExitCodes.Failed;
         }
     }
 
@@ -336,12 +333,12 @@ public static class ReceiverProgram
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"stopped: {receiver.ProcessedCount} processed, {receiver.DuplicateCount} duplicates, {receiver.Count(ReceiveOutcome.Ignored)} ignored, {receiver.Count(ReceiveOutcome.Quarantined)} quarantined"));
         }
-        return Ok;
+        return ExitCodes.Ok;
     }
 
     private static async Task<int> FailAsync(TextWriter stderr, string message)
     {
         await stderr.WriteLineAsync(CommandLineErrors.Line(message));
-        return Usage;
+        return ExitCodes.BadInput;
     }
 }

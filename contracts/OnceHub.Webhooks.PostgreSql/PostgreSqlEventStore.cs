@@ -20,6 +20,8 @@ public sealed class PostgreSqlEventStore : IEventStore
     private readonly string _state;
     private readonly string _settle;
     private readonly string _fail;
+    private readonly string _raiseObjectTime;
+    private readonly string _objectTime;
     private readonly string _quarantineColumns;
 
     /// <param name="connectionString">An Npgsql connection string; the store opens and closes its own pool.</param>
@@ -72,6 +74,13 @@ public sealed class PostgreSqlEventStore : IEventStore
             UPDATE {events} SET state = @failed, lease_until = NULL, failures = failures + @add, updated_at = @now
             WHERE event_id = @id AND state IN (@failed, @in_flight) RETURNING failures
             """;
+        // GREATEST keeps the later time whatever order concurrent settles of one object commit in, on any replica.
+        _raiseObjectTime = $"""
+            INSERT INTO "{_schema}".object_times AS o (object_id, last_updated_time, settled_at) VALUES (@object, @time, @now)
+            ON CONFLICT (object_id) DO UPDATE SET last_updated_time = GREATEST(o.last_updated_time, EXCLUDED.last_updated_time),
+                settled_at = GREATEST(o.settled_at, EXCLUDED.settled_at)
+            """;
+        _objectTime = $"SELECT last_updated_time FROM \"{_schema}\".object_times WHERE object_id = @object";
         _quarantineColumns = $"SELECT id, event_id, event_type, reason, received_at, body, replayed_at FROM \"{_schema}\".quarantine";
     }
 
@@ -103,6 +112,9 @@ public sealed class PostgreSqlEventStore : IEventStore
     internal NpgsqlDataSource DataSource => _dataSource;
 
     internal string Schema => _schema;
+
+    /// <summary>The statement that keeps an object's newest time (parameters <c>object</c>, <c>time</c>, <c>now</c>).</summary>
+    internal string RaiseObjectTimeSql => _raiseObjectTime;
 
     public async ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil)
     {
@@ -140,14 +152,45 @@ public sealed class PostgreSqlEventStore : IEventStore
         return current is PostgreSqlStates.InFlight or PostgreSqlStates.Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     }
 
-    public async ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now)
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
+        SettleAsync(eventId, eventType, how, now, update: null);
+
+    public async ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now, ObjectUpdate? update)
     {
-        await using var settle = await CommandAsync(_settle).ConfigureAwait(false);
+        await EnsureSchemaAsync().ConfigureAwait(false);
+        // One batch is one implicit transaction: the object's time is kept exactly when the settle is.
+        await using var batch = _dataSource.CreateBatch();
+        var settle = new NpgsqlBatchCommand(_settle);
         settle.Parameters.AddWithValue("id", eventId);
         settle.Parameters.AddWithValue("type", eventType);
         settle.Parameters.AddWithValue("state", PostgreSqlStates.Name(how));
         settle.Parameters.AddWithValue("now", now.ToUniversalTime());
-        await settle.ExecuteNonQueryAsync().ConfigureAwait(false);
+        batch.BatchCommands.Add(settle);
+        if (update is not null)
+        {
+            batch.BatchCommands.Add(RaiseObjectTime(update, now));
+        }
+        await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask<DateTimeOffset?> GetLastUpdatedTimeAsync(string objectId)
+    {
+        await using var read = await CommandAsync(_objectTime).ConfigureAwait(false);
+        read.Parameters.AddWithValue("object", objectId);
+        return await read.ExecuteScalarAsync().ConfigureAwait(false) switch
+        {
+            DateTime utc => new DateTimeOffset(DateTime.SpecifyKind(utc, DateTimeKind.Utc)),
+            _ => null,
+        };
+    }
+
+    private NpgsqlBatchCommand RaiseObjectTime(ObjectUpdate update, DateTimeOffset now)
+    {
+        var raise = new NpgsqlBatchCommand(_raiseObjectTime);
+        raise.Parameters.AddWithValue("object", update.ObjectId);
+        raise.Parameters.AddWithValue("time", update.LastUpdatedTime.ToUniversalTime());
+        raise.Parameters.AddWithValue("now", now.ToUniversalTime());
+        return raise;
     }
 
     public async ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true)
@@ -216,6 +259,20 @@ public sealed class PostgreSqlEventStore : IEventStore
                 SELECT event_id FROM "{_schema}".events
                 WHERE state IN ({PostgreSqlStates.SettledList}) AND updated_at < @before
                 ORDER BY updated_at LIMIT @limit
+                FOR UPDATE SKIP LOCKED)
+            """).ConfigureAwait(false);
+        purge.Parameters.AddWithValue("before", settledBefore.ToUniversalTime());
+        purge.Parameters.AddWithValue("limit", limit);
+        var forgotten = await purge.ExecuteNonQueryAsync().ConfigureAwait(false);
+        return forgotten < limit ? forgotten + await PurgeObjectTimesAsync(settledBefore, limit - forgotten).ConfigureAwait(false) : forgotten;
+    }
+
+    private async Task<int> PurgeObjectTimesAsync(DateTimeOffset settledBefore, int limit)
+    {
+        await using var purge = await CommandAsync($"""
+            DELETE FROM "{_schema}".object_times WHERE object_id IN (
+                SELECT object_id FROM "{_schema}".object_times WHERE settled_at < @before
+                ORDER BY settled_at LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
             """).ConfigureAwait(false);
         purge.Parameters.AddWithValue("before", settledBefore.ToUniversalTime());

@@ -11,7 +11,8 @@ namespace OnceHub.Webhooks.PostgreSql;
 public sealed class PostgreSqlInbox(PostgreSqlEventStore store)
 {
     /// <summary>
-    /// Opens a transaction, marks <paramref name="received"/> processed in it, runs <paramref name="work"/> in it
+    /// Opens a transaction, marks <paramref name="received"/> processed in it (with its object's time, see
+    /// <see cref="ReceivedEvent.IsStale"/>), runs <paramref name="work"/> in it
     /// and commits both together. Returns false, with nothing written, when the event was already settled by
     /// another delivery (its effect is there already). If <paramref name="work"/> throws, nothing is written and
     /// the exception goes on to the endpoint, which counts a failure as for any handler.
@@ -43,6 +44,15 @@ public sealed class PostgreSqlInbox(PostgreSqlEventStore store)
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
                 return false;
             }
+        }
+        // Kept in the same transaction, so a late event of the object is recognised exactly when this one's effect is there.
+        if (received.Update is { } update)
+        {
+            await using var raise = new NpgsqlCommand(store.RaiseObjectTimeSql, connection, transaction);
+            raise.Parameters.AddWithValue("object", update.ObjectId);
+            raise.Parameters.AddWithValue("time", update.LastUpdatedTime.ToUniversalTime());
+            raise.Parameters.AddWithValue("now", DateTimeOffset.UtcNow);
+            await raise.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         await work(connection, transaction, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

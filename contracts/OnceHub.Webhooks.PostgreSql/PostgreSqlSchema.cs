@@ -35,9 +35,23 @@ internal static class PostgreSqlSchema
                 body        bytea NOT NULL,
                 replayed_at timestamptz
             );
+            -- An index made before a settled state was added names fewer states, and the purge could not use it.
+            DO $migrate$ BEGIN
+                IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = '{schema}' AND indexname = 'events_settled_at'
+                           AND indexdef NOT LIKE '%''{PostgreSqlStates.Skipped}''%') THEN
+                    DROP INDEX "{schema}".events_settled_at;
+                END IF;
+            END $migrate$;
             -- Purging settled ids oldest first reads this instead of the whole table.
             CREATE INDEX IF NOT EXISTS events_settled_at ON "{schema}".events (updated_at)
                 WHERE state IN ({PostgreSqlStates.SettledList});
+            -- The newest last_updated_time settled per booking or conversation; settled_at is for the purge.
+            CREATE TABLE IF NOT EXISTS "{schema}".object_times (
+                object_id         text PRIMARY KEY,
+                last_updated_time timestamptz NOT NULL,
+                settled_at        timestamptz NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS object_times_settled_at ON "{schema}".object_times (settled_at);
             """, connection, transaction))
         {
             command.Parameters.AddWithValue("schema", schema);

@@ -8,15 +8,17 @@ internal static class PostgreSqlStates
     public const string Processed = "processed";
     public const string Ignored = "ignored";
     public const string Quarantined = "quarantined";
+    public const string Skipped = "skipped";
 
     /// <summary>The settled states as an SQL list, for the purge and its partial index (which must name them literally).</summary>
-    public const string SettledList = $"'{Processed}', '{Ignored}', '{Quarantined}'";
+    public const string SettledList = $"'{Processed}', '{Ignored}', '{Quarantined}', '{Skipped}'";
 
     public static string Name(SettledAs how) => how switch
     {
         SettledAs.Processed => Processed,
         SettledAs.Ignored => Ignored,
         SettledAs.Quarantined => Quarantined,
+        SettledAs.Skipped => Skipped,
         _ => throw new ArgumentOutOfRangeException(nameof(how)),
     };
 
@@ -25,6 +27,7 @@ internal static class PostgreSqlStates
         Processed => SettledAs.Processed,
         Ignored => SettledAs.Ignored,
         Quarantined => SettledAs.Quarantined,
+        Skipped => SettledAs.Skipped,
         _ => null,
     };
 }

@@ -50,13 +50,12 @@ public abstract class AccountStore(AccountStoreOptions? options) : IAccountStore
 
     public AccountResult<StoredWebhook> Create(string? name, string? url, IEnumerable<string?>? events)
     {
-        var request = WebhookRules.CheckCreate(name, url, events, Options.AllowInsecureUrls);
-        if (request.Error is { } error)
+        var (valid, refusal) = WebhookRules.CheckCreate(name, url, events, Options.AllowInsecureUrls);
+        if (valid is null)
         {
-            return error;
+            return ApiError.Refused(refusal!);
         }
 
-        var valid = request.Value!;
         return Transact(webhooks =>
         {
             // Names are unique per account, compared exactly (ordinal).

@@ -1,3 +1,5 @@
+using OnceHub.Events;
+
 namespace OnceHub.Account;
 
 /// <summary>OnceHub's error <c>type</c> values, each with the HTTP statuses that carry it.</summary>
@@ -42,4 +44,20 @@ public sealed record ApiError(int Status, string Type, string Message, string? P
         new(409, ApiErrorTypes.InvalidRequest, $"A webhook subscription with this name already exists: '{name}'", "name");
 
     public static ApiError Invalid(string param, string message) => new(400, ApiErrorTypes.InvalidRequest, message, param);
+
+    /// <summary>A field rule's refusal as the API words it: a 400 naming the field.</summary>
+    public static ApiError Refused(WebhookRefusal refusal) => Invalid(refusal.Field, refusal.Rule switch
+    {
+        WebhookRule.Required when refusal.Field == "events" => "events is required: a non-empty list of event names",
+        WebhookRule.Required => $"{refusal.Field} is required",
+        WebhookRule.Alphanumeric => "name must contain at least one alphanumeric character",
+        WebhookRule.AbsoluteUrl => "url must be an absolute URL with a host, e.g. https://example.com/hooks",
+        WebhookRule.HttpsOrLoopbackHttp => "url must use https (http is allowed only for 127.0.0.1, localhost or [::1])",
+        WebhookRule.Https => "url must use https",
+        WebhookRule.NonEmptyEvent => $"events[{refusal.Detail}] must be a non-empty event name",
+        WebhookRule.KnownEvent =>
+            $"Unknown event '{refusal.Detail}' in events: expected one of {string.Join(", ", EventCatalog.SubscribableNames)}",
+        WebhookRule.AtLeastOneEvent => "events must list at least one event",
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Rule, "a rule without API wording"),
+    });
 }

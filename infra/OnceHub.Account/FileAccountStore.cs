@@ -8,9 +8,9 @@ namespace OnceHub.Account;
 /// <item><c>account.json</c>, a snapshot of the webhooks, only ever replaced whole (temp file in the same
 /// folder, flushed, renamed), so a crash leaves the old or the new snapshot, never a torn one;</item>
 /// <item><c>account.journal</c>, the changes since that snapshot, one JSON line each, appended and
-/// flushed; a line cut short by a crash is ignored and cut off by the next writer. Every 1,000 changes
-/// the journal is folded into a new snapshot. A change costs one appended line instead of a rewrite of
-/// the whole account, so writers hold the lock briefly even in an account of thousands of webhooks;</item>
+/// flushed; a line cut short by a crash is ignored and cut off by the next writer. Every <see cref="ChangesPerSnapshot"/>
+/// changes the journal is folded into a new snapshot. A change costs one appended line, not a rewrite of the
+/// whole account, so writers hold the lock briefly even in a large account;</item>
 /// <item><c>account.lock</c> and <c>account.queue/</c>: every change runs under the lock, granted to
 /// writers in arrival order (<see cref="FairFileLock"/>), so several processes share the folder and
 /// none starves.</item>
@@ -101,9 +101,9 @@ public sealed class FileAccountStore : AccountStore
                 }
             }
 
-            // The journal reaches the disk after the lock is passed on: the next writer appends meanwhile, and
-            // the file system commits several writers' flushes at once (under the lock each waited its own,
-            // about 8 ms with 64 writers). The caller still hears of its change only once it is on disk.
+            // The journal reaches the disk after the lock is passed on, so the file system commits several writers'
+            // flushes at once instead of each waiting its own under the lock; the caller still hears of its change
+            // only once it is on disk.
             appended?.Flush(flushToDisk: true);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

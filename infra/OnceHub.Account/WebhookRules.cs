@@ -28,52 +28,41 @@ public static class WebhookRules
 
     /// <summary>
     /// Checks a create request. Repeated events are accepted and de-duplicated, keeping each name's
-    /// first occurrence, so the stored list is the request's order without repeats.
+    /// first occurrence, so the stored list is the request's order without repeats. Either the request or
+    /// the refusal of the first rule it breaks.
     /// </summary>
-    public static AccountResult<CheckedCreate> CheckCreate(
+    public static (CheckedCreate? Request, WebhookRefusal? Refusal) CheckCreate(
         string? name, string? url, IEnumerable<string?>? events, bool allowInsecureUrls)
     {
-        if (CheckName(name) is { } nameError)
+        if ((CheckName(name) ?? CheckUrl(url, allowInsecureUrls)) is { } refusal)
         {
-            return nameError;
+            return (null, refusal);
         }
 
-        if (CheckUrl(url, allowInsecureUrls) is { } urlError)
-        {
-            return urlError;
-        }
-
-        var checkedEvents = CheckEvents(events);
-        if (checkedEvents.Error is { } eventsError)
-        {
-            return eventsError;
-        }
-
-        return AccountResult<CheckedCreate>.Ok(new CheckedCreate(name!, url!, checkedEvents.Value!));
+        var (checkedEvents, eventsRefusal) = CheckEvents(events);
+        return eventsRefusal is null ? (new CheckedCreate(name!, url!, checkedEvents!), null) : (null, eventsRefusal);
     }
 
-    public static ApiError? CheckName(string? name)
+    public static WebhookRefusal? CheckName(string? name)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
-            return ApiError.Invalid("name", "name is required");
+            return new("name", WebhookRule.Required);
         }
 
-        return name.Any(char.IsLetterOrDigit)
-            ? null
-            : ApiError.Invalid("name", "name must contain at least one alphanumeric character");
+        return name.Any(char.IsLetterOrDigit) ? null : new("name", WebhookRule.Alphanumeric);
     }
 
-    public static ApiError? CheckUrl(string? url, bool allowInsecureUrls)
+    public static WebhookRefusal? CheckUrl(string? url, bool allowInsecureUrls)
     {
         if (string.IsNullOrWhiteSpace(url))
         {
-            return ApiError.Invalid("url", "url is required");
+            return new("url", WebhookRule.Required);
         }
 
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
         {
-            return ApiError.Invalid("url", "url must be an absolute URL with a host, e.g. https://example.com/hooks");
+            return new("url", WebhookRule.AbsoluteUrl);
         }
 
         if (uri.Scheme == Uri.UriSchemeHttps)
@@ -85,21 +74,22 @@ public static class WebhookRules
         {
             return uri.Scheme == Uri.UriSchemeHttp && IsLoopbackHost(uri.Host)
                 ? null
-                : ApiError.Invalid("url", "url must use https (http is allowed only for 127.0.0.1, localhost or [::1])");
+                : new("url", WebhookRule.HttpsOrLoopbackHttp, uri.Scheme);
         }
 
-        return ApiError.Invalid("url", "url must use https");
+        return new("url", WebhookRule.Https, uri.Scheme);
     }
 
     /// <summary>The three loopback spellings the insecure opt-in admits, nothing wider.</summary>
     public static bool IsLoopbackHost(string host) =>
         host is "127.0.0.1" or "[::1]" || string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase);
 
-    public static AccountResult<IReadOnlyList<string>> CheckEvents(IEnumerable<string?>? events)
+    /// <summary>The events without repeats, or the refusal of the first rule the list breaks.</summary>
+    public static (IReadOnlyList<string>? Events, WebhookRefusal? Refusal) CheckEvents(IEnumerable<string?>? events)
     {
         if (events is null)
         {
-            return ApiError.Invalid("events", "events is required: a non-empty list of event names");
+            return (null, new("events", WebhookRule.Required));
         }
 
         var result = new List<string>();
@@ -108,22 +98,19 @@ public static class WebhookRules
         {
             if (string.IsNullOrEmpty(name))
             {
-                return ApiError.Invalid("events", $"events[{index}] must be a non-empty event name");
+                return (null, new("events", WebhookRule.NonEmptyEvent, index.ToString(CultureInfo.InvariantCulture)));
             }
 
             if (!EventCatalog.IsSubscribable(name))
             {
-                return ApiError.Invalid(
-                    "events", $"Unknown event '{name}' in events: expected one of {string.Join(", ", EventCatalog.SubscribableNames)}");
+                return (null, new("events", WebhookRule.KnownEvent, name));
             }
 
             result.Add(name);
             index++;
         }
 
-        return result.Count == 0
-            ? ApiError.Invalid("events", "events must list at least one event")
-            : AccountResult<IReadOnlyList<string>>.Ok(WithoutRepeats(result));
+        return result.Count == 0 ? (null, new("events", WebhookRule.AtLeastOneEvent)) : (WithoutRepeats(result), null);
     }
 
     /// <summary>Repeated events dropped, keeping each name's first occurrence: the list as OnceHub stores it.</summary>

@@ -17,9 +17,6 @@ public static class EmulatorCommandLine
 {
     public const string ApiKeyVariable = ApiAuthentication.KeyVariable;
 
-    /// <summary>Bad input (unknown flag, bad value, missing key, a port in use). System.CommandLine's own default is 1.</summary>
-    public const int BadInputExitCode = ExitCodes.BadInput;
-
     /// <summary>Options, or an error line; both null means help or the version was asked for.</summary>
     public static (EmulatorOptions? Options, string? Error) Parse(IReadOnlyList<string> args, string? apiKeyFromEnvironment)
     {
@@ -49,7 +46,7 @@ public static class EmulatorCommandLine
             // One line on stderr and exit 2, instead of System.CommandLine's help dump and 1; the first error only,
             // as a later one is often a consequence of it.
             await error.WriteLineAsync(CommandLineErrors.Parse(result.Errors[0].Message));
-            return BadInputExitCode;
+            return ExitCodes.BadInput;
         }
 
         // The web host handles Ctrl+C and SIGTERM itself and shuts down in order.

@@ -43,7 +43,7 @@ public static class EventFactory
 {
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
-    // Each sample as compact JSON, read once: a trigger then parses 1-2 KB of compact text instead of reading the
+    // Each sample as compact JSON, read once: a trigger then parses compact text instead of reading the
     // embedded resource and parsing its indented form.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Templates = new(StringComparer.Ordinal);
 

@@ -1,57 +1,8 @@
 using OnceHub.Account;
 using OnceHub.Contracts;
 using OnceHub.Contracts.Delivery;
-using OnceHub.Events;
-using OnceHub.Webhooks;
 
 namespace OnceHub.LocalDelivery;
-
-/// <summary>Settings of the local delivery.</summary>
-public sealed record LocalDeliveryOptions
-{
-    /// <summary>
-    /// Real-time limit of one attempt. OnceHub documents none: this default is an assumption (the contract
-    /// suite's), configurable.
-    /// </summary>
-    public TimeSpan AttemptTimeout { get; init; } = DeliveryOptions.DefaultAttemptTimeout;
-
-    /// <summary>How the schedule runs: real, scaled or virtual.</summary>
-    public DeliveryTime Time { get; init; } = DeliveryTime.Real();
-
-    /// <summary>Real clock: the payload's <c>creation_time</c>, the signature's <c>t</c> and leases.</summary>
-    public TimeProvider WallClock { get; init; } = TimeProvider.System;
-
-    /// <summary>Attempts in flight at once, per process.</summary>
-    public int MaxConcurrentAttempts { get; init; } = 64;
-
-    /// <summary>How often a waiting deliverer looks for work other processes wrote (a trigger, a resend).</summary>
-    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>Told about store or account errors the delivery loop survives (it retries after <see cref="PollInterval"/>).</summary>
-    public Action<string>? OnError { get; init; }
-}
-
-/// <summary>How a fan-out went for one webhook.</summary>
-public enum WebhookOutcomeKind
-{
-    /// <summary>Attempt 1 got a 2xx.</summary>
-    Delivered,
-    /// <summary>Attempt 1 failed; the delivery waits for its next attempt.</summary>
-    RetryScheduled,
-    /// <summary>The webhook is disabled locally: nothing was sent, as OnceHub sends nothing to a disabled webhook.</summary>
-    SkippedDisabled,
-    /// <summary>The webhook was deleted from the account meanwhile.</summary>
-    Dropped,
-    /// <summary>The process stopped before the attempt finished; the delivery stays pending.</summary>
-    Interrupted,
-}
-
-/// <summary>One webhook's line of a trigger or resend.</summary>
-public sealed record WebhookOutcome(
-    string WebhookId, string WebhookName, string Url, WebhookOutcomeKind Kind, AttemptResult? Attempt, int? NextAttempt, TimeSpan? NextOffset);
-
-/// <summary>A trigger's or resend's result: the event and one outcome per webhook.</summary>
-public sealed record FanOutResult(string EventId, string EventType, IReadOnlyList<WebhookOutcome> Webhooks);
 
 /// <summary>
 /// Delivers the local account's events the way OnceHub does: to every webhook subscribed (composites honoured),
@@ -70,8 +21,8 @@ public sealed class LocalDeliverer : IDisposable
     // Fan-outs whose records are not committed yet: a trigger returns before that, so this bounds what waits.
     private const int MaxUnrecordedFanOuts = 16;
     private readonly SemaphoreSlim _unrecorded = new(MaxUnrecordedFanOuts, MaxUnrecordedFanOuts);
-    // Who subscribes to what, for the account's webhooks as last read: expanding every webhook's composites for
-    // every trigger was a tenth of a fan-out's time.
+    // Who subscribes to what, for the account's webhooks as last read, so a trigger does not expand every
+    // webhook's composites again.
     private Subscriptions? _subscriptions;
     // Each webhook's url parsed and signer keyed once, for as long as the account hands out the same webhook object
     // (an edited webhook is a new object).
@@ -97,6 +48,18 @@ public sealed class LocalDeliverer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "attempt timeout, poll interval and concurrency must be positive");
         }
         _ownsStores = ownsStores;
+        try
+        {
+            Options = Options with
+            {
+                Time = store.AgreeClock(Options.Time, Options.FollowAccountClock, Options.WallClock.GetUtcNow(), LeaseUntil()),
+            };
+        }
+        catch when (ownsStores)
+        {
+            store.Dispose();
+            throw;
+        }
         _engine = new EngineAdapter(Options.AttemptTimeout, Options.WallClock);
     }
 
@@ -112,7 +75,8 @@ public sealed class LocalDeliverer : IDisposable
 
     /// <summary>
     /// Builds a fresh <paramref name="eventName"/> event from its sample and the overrides, and sends attempt 1 to
-    /// every enabled webhook subscribed to it. Later attempts are left to <see cref="RunAsync"/>.
+    /// every enabled webhook subscribed to it (a disabled one's delivery ends dropped, unsent). Later attempts are
+    /// left to <see cref="RunAsync"/>.
     /// </summary>
     /// <remarks>
     /// Returns once every attempt 1 was answered. Their records are committed just after, before any later read
@@ -217,6 +181,14 @@ public sealed class LocalDeliverer : IDisposable
         // token source: the lease loop may still be reading it.
         _stopping.Cancel();
         _engine.Dispose();
+        try
+        {
+            _store.ReleaseClock(Options.WallClock.GetUtcNow());
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            // The store closed first, or is locked: the hold lapses on its own within a lease.
+        }
         if (_ownsStores)
         {
             _store.Dispose();
@@ -266,14 +238,14 @@ public sealed class LocalDeliverer : IDisposable
     private async Task<FanOutResult> FanOutAsync(string eventId, string eventType, byte[] body, IReadOnlyList<StoredWebhook> targets, CancellationToken ct)
     {
         var disabled = _store.DisabledNow();
-        var enabled = targets.Where(w => !disabled.ContainsKey(w.Id)).ToList();
         var now = Options.Time.Clock.GetUtcNow();
         await _unrecorded.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         List<ClaimedDelivery> claimed;
         var owner = NextClaimToken();
         try
         {
-            claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. enabled.Select(w => w.Id)],
+            // A disabled webhook gets its delivery too, dropped unsent, so the log shows why it got nothing.
+            claimed = await _store.OpenFanOutAsync(eventId, eventType, body, Options.WallClock.GetUtcNow(), [.. targets.Select(w => w.Id)],
                 now, owner, LeaseUntil()).ConfigureAwait(false);
         }
         catch
@@ -282,7 +254,7 @@ public sealed class LocalDeliverer : IDisposable
             throw;
         }
         var fanOutId = claimed.Count == 0 ? null : claimed[0].FanOutId;
-        var records = new AttemptLog(_store, fanOutId);
+        var records = new FanOutRecords(_store, fanOutId);
         WebhookOutcome[] outcomes;
         if (fanOutId is { } id)
         {
@@ -292,14 +264,16 @@ public sealed class LocalDeliverer : IDisposable
         try
         {
             // Each attempt starts on this thread and runs up to its first wait for the receiver: no work item
-            // per attempt. Beyond the process's limit of attempts in flight, the rest wait for a slot.
-            using var slots = claimed.Count > Options.MaxConcurrentAttempts
+            // per attempt. Beyond the process's limit of attempts in flight, the rest wait for room.
+            using var room = claimed.Count > Options.MaxConcurrentAttempts
                 ? new SemaphoreSlim(Options.MaxConcurrentAttempts, Options.MaxConcurrentAttempts)
                 : null;
             var sends = new Task<WebhookOutcome>[claimed.Count];
             for (var i = 0; i < claimed.Count; i++)
             {
-                sends[i] = slots is null ? AttemptAsync(claimed[i], enabled[i], records, ct) : InSlotAsync(slots, claimed[i], enabled[i], records, ct);
+                sends[i] = disabled.ContainsKey(targets[i].Id) ? Task.FromResult(DropDisabled(claimed[i], targets[i], now, records))
+                    : room is null ? AttemptAsync(claimed[i], targets[i], records, ct)
+                    : WithinLimitAsync(room, claimed[i], targets[i], records, ct);
             }
             outcomes = await Task.WhenAll(sends).ConfigureAwait(false);
         }
@@ -329,28 +303,26 @@ public sealed class LocalDeliverer : IDisposable
                 self.Options.OnError?.Invoke($"The attempts of {eventId} could not be recorded; they will be sent again: {failed.GetBaseException().Message}");
             }
         }, (this, eventId), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        // The outcomes follow the enabled webhooks, which keep the targets' order.
-        var results = new List<WebhookOutcome>(targets.Count);
-        var next = 0;
-        foreach (var webhook in targets)
-        {
-            results.Add(next < enabled.Count && ReferenceEquals(enabled[next], webhook)
-                ? outcomes[next++]
-                : new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null));
-        }
-        return new FanOutResult(eventId, eventType, results);
+        return new FanOutResult(eventId, eventType, outcomes);
     }
 
-    private async Task<WebhookOutcome> InSlotAsync(SemaphoreSlim slots, ClaimedDelivery delivery, StoredWebhook webhook, AttemptLog batch, CancellationToken ct)
+    /// <summary>Nothing is sent to a webhook disabled locally, as OnceHub sends nothing to a disabled webhook; its delivery ends dropped.</summary>
+    private static WebhookOutcome DropDisabled(ClaimedDelivery delivery, StoredWebhook webhook, DateTimeOffset now, FanOutRecords records)
     {
-        await slots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        records.Add(new AttemptRecord(delivery, 1, now, null, AttemptVerdict.Dropped, now, "dropped: the webhook is disabled"));
+        return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.SkippedDisabled, null, null, null);
+    }
+
+    private async Task<WebhookOutcome> WithinLimitAsync(SemaphoreSlim room, ClaimedDelivery delivery, StoredWebhook webhook, FanOutRecords batch, CancellationToken ct)
+    {
+        await room.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
             return await AttemptAsync(delivery, webhook, batch, ct).ConfigureAwait(false);
         }
         finally
         {
-            slots.Release();
+            room.Release();
         }
     }
 
@@ -358,7 +330,7 @@ public sealed class LocalDeliverer : IDisposable
     /// Sends the attempt a claimed delivery is due for and records it, or adds the record to <paramref name="batch"/>
     /// for the caller to commit. Never throws for a receiver's failure.
     /// </summary>
-    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, AttemptLog? batch, CancellationToken ct)
+    private async Task<WebhookOutcome> AttemptAsync(ClaimedDelivery delivery, StoredWebhook? webhook, FanOutRecords? batch, CancellationToken ct)
     {
         var time = Options.Time;
         var now = time.Clock.GetUtcNow();
@@ -376,7 +348,7 @@ public sealed class LocalDeliverer : IDisposable
             }
             return new WebhookOutcome(delivery.WebhookId, webhook?.Name ?? "", webhook?.Url ?? "", WebhookOutcomeKind.Dropped, null, null, null);
         }
-        var slot = ScheduleCursor.SlotToSend(delivery.NextSlot, time.ScheduleElapsed(delivery.FirstAt, now));
+        var attempt = ScheduleCursor.AttemptToSend(delivery.NextAttempt, time.ScheduleElapsed(delivery.FirstAt, now));
         var result = await _engine.SendAsync(target, delivery.Body, prepared.Signer, ct).ConfigureAwait(false);
         if (result.Outcome == AttemptOutcome.Canceled)
         {
@@ -388,14 +360,14 @@ public sealed class LocalDeliverer : IDisposable
             {
                 batch!.Add(new AttemptRecord(delivery, 1, now, null, AttemptVerdict.NotSent, delivery.FirstAt));
             }
-            return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.Interrupted, result, slot, null);
+            return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url, WebhookOutcomeKind.Interrupted, result, attempt, null);
         }
         var verdict = result.IsAccepted ? AttemptVerdict.Delivered
-            : ScheduleCursor.IsLast(slot) ? AttemptVerdict.WindowEnded
+            : ScheduleCursor.IsLast(attempt) ? AttemptVerdict.WindowEnded
             : AttemptVerdict.Retry;
-        var nextOffset = verdict == AttemptVerdict.Retry ? ScheduleCursor.OffsetOf(slot + 1) : (TimeSpan?)null;
+        var nextOffset = verdict == AttemptVerdict.Retry ? ScheduleCursor.OffsetOf(attempt + 1) : (TimeSpan?)null;
         var nextDue = nextOffset is { } offset ? time.DueAt(delivery.FirstAt, offset) : now;
-        var record = new AttemptRecord(delivery, slot, now, result, verdict, nextDue);
+        var record = new AttemptRecord(delivery, attempt, now, result, verdict, nextDue);
         if (batch is null)
         {
             await _store.RecordAttemptsAsync([record]).ConfigureAwait(false);
@@ -406,52 +378,7 @@ public sealed class LocalDeliverer : IDisposable
         }
         return new WebhookOutcome(webhook.Id, webhook.Name, webhook.Url,
             verdict == AttemptVerdict.Delivered ? WebhookOutcomeKind.Delivered : WebhookOutcomeKind.RetryScheduled,
-            result, nextOffset is null ? null : slot + 1, nextOffset);
-    }
-
-    /// <summary>
-    /// A fan-out's attempt records, written in chunks as the answers come (a large fan-out starts writing before
-    /// its last answer). The last chunk closes the fan-out, unless a chunk before it failed: then the fan-out
-    /// stays open and is sent again once its lease ends.
-    /// </summary>
-    private sealed class AttemptLog(DeliveryStore store, long? fanOutId)
-    {
-        // Each chunk costs a transaction on the writer, which competes with the sends for the cores: chunks of 100
-        // did 30,600 deliveries/s for 1 event -> 100 webhooks against 28,900 with chunks of 16 (four rounds
-        // each, alternated). A larger fan-out still starts writing before its last answer.
-        private const int Chunk = 100;
-        private readonly Lock _gate = new();
-        private readonly List<Task<int>> _writes = [];
-        private List<AttemptRecord> _pending = new(Chunk);
-
-        public void Add(AttemptRecord record)
-        {
-            lock (_gate)
-            {
-                _pending.Add(record);
-                if (_pending.Count >= Chunk)
-                {
-                    _writes.Add(store.RecordAttemptsAsync(_pending));
-                    _pending = new List<AttemptRecord>(Chunk);
-                }
-            }
-        }
-
-        /// <summary>Writes what is left and closes the fan-out; completes when every chunk is committed.</summary>
-        public Task CloseAsync()
-        {
-            lock (_gate)
-            {
-                if (fanOutId is not null)
-                {
-                    // Chunks run in order on the store's writer: a failed one is faulted before this one runs.
-                    var before = _writes.ToArray();
-                    _writes.Add(store.RecordAttemptsAsync(_pending, fanOutId, () => !before.Any(w => w.IsFaulted)));
-                }
-                _pending = [];
-                return Task.WhenAll(_writes);
-            }
-        }
+            result, nextOffset is null ? null : attempt + 1, nextOffset);
     }
 
     // A lease outlives the attempt it covers (timeout plus margin), so a killed holder's deliveries come back soon.
@@ -477,8 +404,7 @@ public sealed class LocalDeliverer : IDisposable
 
     /// <summary>
     /// Every half lease, renews the leases of this deliverer's fan-outs still sending, in one write: their attempts
-    /// may outlast one lease. One timer for the deliverer: a timer per fan-out, canceled when its sends ended, cost
-    /// every trigger a few percent of its time.
+    /// may outlast one lease. One timer for the deliverer, as a timer per fan-out weighed on every trigger.
     /// </summary>
     private async Task RenewLeasesAsync(CancellationToken stop)
     {
@@ -507,40 +433,6 @@ public sealed class LocalDeliverer : IDisposable
         {
             // The deliverer is disposed.
         }
-    }
-
-    /// <summary>What every attempt to one webhook needs: its url parsed (null when not absolute) and its signer.</summary>
-    private sealed class PreparedWebhook(StoredWebhook webhook)
-    {
-        public Uri? Target { get; } = Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url) ? url : null;
-
-        public WebhookSigner Signer { get; } = new(webhook.Secret);
-    }
-
-    /// <summary>The webhooks subscribed to each event type (composites expanded), for one list of the account's webhooks.</summary>
-    private sealed class Subscriptions(IReadOnlyList<StoredWebhook> webhooks)
-    {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<StoredWebhook>> _byEvent = new(StringComparer.Ordinal);
-
-        /// <summary>True when <paramref name="current"/> holds the same webhooks (the account hands out one object per unchanged webhook).</summary>
-        public bool Describes(IReadOnlyList<StoredWebhook> current)
-        {
-            if (current.Count != webhooks.Count)
-            {
-                return false;
-            }
-            for (var i = 0; i < current.Count; i++)
-            {
-                if (!ReferenceEquals(current[i], webhooks[i]))
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        public IReadOnlyList<StoredWebhook> To(string eventName) =>
-            _byEvent.GetOrAdd(eventName, name => [.. webhooks.Where(w => EventCatalog.Expand(w.Events).Any(e => e.Name == name))]);
     }
 
     private string NextClaimToken() => $"{_owner}-{Interlocked.Increment(ref _claims)}";

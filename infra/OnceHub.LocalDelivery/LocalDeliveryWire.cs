@@ -33,7 +33,7 @@ public sealed class FanOutJson
             Id = w.WebhookId,
             Name = w.WebhookName,
             Url = w.Url,
-            Outcome = Name(w.Kind),
+            Outcome = w.Kind,
             Result = w.Attempt?.Describe(),
             Status = w.Attempt?.StatusCode,
             LatencyMs = w.Attempt is { } a ? Math.Round(a.Elapsed.TotalMilliseconds, 1) : null,
@@ -42,22 +42,13 @@ public sealed class FanOutJson
         })],
     };
 
-    public static string Name(WebhookOutcomeKind kind) => kind switch
-    {
-        WebhookOutcomeKind.Delivered => "delivered",
-        WebhookOutcomeKind.RetryScheduled => "retry scheduled",
-        WebhookOutcomeKind.SkippedDisabled => "disabled",
-        WebhookOutcomeKind.Dropped => "dropped",
-        _ => "interrupted",
-    };
-
     /// <summary>One human line per webhook, the same for the local account and the emulator.</summary>
     public IEnumerable<string> Lines() => Webhooks.Select(w => w.Outcome switch
     {
-        "delivered" => $"{w.Id}  {w.Name}  attempt 1: {w.Result} accepted in {w.LatencyMs?.ToString("0.#", CultureInfo.InvariantCulture)} ms",
-        "retry scheduled" => $"{w.Id}  {w.Name}  attempt 1: {w.Result}; attempt {w.NextAttempt} due at +{w.NextOffsetSeconds} s on the schedule",
-        "disabled" => $"{w.Id}  {w.Name}  not sent: the webhook is disabled (local state; re-create it or 'webhooks enable {w.Id}')",
-        "dropped" => $"{w.Id}  {w.Name}  not sent: the webhook left the account",
+        WebhookOutcomeKind.Delivered => $"{w.Id}  {w.Name}  attempt 1: {w.Result} accepted in {w.LatencyMs?.ToString("0.#", CultureInfo.InvariantCulture)} ms",
+        WebhookOutcomeKind.RetryScheduled => $"{w.Id}  {w.Name}  attempt 1: {w.Result}; attempt {w.NextAttempt} due at +{w.NextOffsetSeconds} s on the schedule",
+        WebhookOutcomeKind.SkippedDisabled => $"{w.Id}  {w.Name}  not sent: the webhook is disabled (local state; re-create it or 'webhooks enable {w.Id}')",
+        WebhookOutcomeKind.Dropped => $"{w.Id}  {w.Name}  not sent: the webhook left the account",
         _ => $"{w.Id}  {w.Name}  interrupted before attempt 1 finished; it stays pending",
     });
 }
@@ -70,8 +61,7 @@ public sealed class WebhookOutcomeJson
 
     public string Url { get; set; } = "";
 
-    /// <summary>delivered, retry scheduled, disabled, dropped, interrupted.</summary>
-    public string Outcome { get; set; } = "";
+    public WebhookOutcomeKind Outcome { get; set; }
 
     /// <summary>Attempt 1's result: a status code, "timeout" or "connection failed: ...".</summary>
     public string? Result { get; set; }
@@ -101,7 +91,7 @@ public sealed class EventStateJson
         Deliveries = [.. deliveries.Select(d => new DeliveryStateJson
         {
             WebhookId = d.WebhookId,
-            Status = d.Status.ToString().ToLowerInvariant(),
+            Status = d.Status,
             Attempts = d.Attempts,
             EndReason = d.EndReason,
         })],
@@ -112,8 +102,7 @@ public sealed class DeliveryStateJson
 {
     public string WebhookId { get; set; } = "";
 
-    /// <summary>pending, delivered, failed, dropped.</summary>
-    public string Status { get; set; } = "";
+    public DeliveryStatus Status { get; set; }
 
     public int Attempts { get; set; }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 
 namespace OnceHub.Api.Tests;
@@ -25,16 +24,7 @@ public sealed class EmulatorLoggingTests
     /// </summary>
     private static async Task<List<string>> RequestThenWarnAsync(string[] flags)
     {
-        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", Key, "--no-rate-limits", .. flags]);
-        var stderr = new ConcurrentQueue<string>();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                stderr.Enqueue(e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
+        using var process = EmulatorProcess.StartReadingStderr(["--port", "0", "--api-key", Key, "--no-rate-limits", .. flags], out var stderr);
         try
         {
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));

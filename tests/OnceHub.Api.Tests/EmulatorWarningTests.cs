@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace OnceHub.Api.Tests;
 
 /// <summary>What the emulator process says on stderr about what it accepts but OnceHub may not.</summary>
@@ -10,16 +8,7 @@ public sealed class EmulatorWarningTests
     [Fact]
     public async Task A_webhook_for_conversation_reached_out_is_created_with_a_warning_that_the_current_reference_does_not_list_it()
     {
-        using var process = EmulatorProcess.Start(["--port", "0", "--api-key", Key, "--no-rate-limits"]);
-        var stderr = new ConcurrentQueue<string>();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                stderr.Enqueue(e.Data);
-            }
-        };
-        process.BeginErrorReadLine();
+        using var process = EmulatorProcess.StartReadingStderr(["--port", "0", "--api-key", Key, "--no-rate-limits"], out var stderr);
         try
         {
             var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));

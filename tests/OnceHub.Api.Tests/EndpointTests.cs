@@ -315,7 +315,7 @@ public sealed class EndpointTests(ITestOutputHelper output)
         await using var h = await Harness.StartAsync(output);
         foreach (var name in new[] { new string('n', 300), "tab\tand\nline" })
         {
-            Assert.True(WebhookRules.CheckCreate(name, Sample.Url, Sample.Events, allowInsecureUrls: false).IsSuccess);
+            Assert.Null(WebhookRules.CheckCreate(name, Sample.Url, Sample.Events, allowInsecureUrls: false).Refusal);
             Assert.Equal(name, (await h.Client.CreateAsync(Sample with { Name = name })).Name);
         }
 

@@ -22,9 +22,9 @@ public sealed class RulesAndOptionsTests
     public void Every_catalog_name_is_accepted_and_nothing_else()
     {
         var ok = WebhookRules.CheckEvents(EventCatalog.SubscribableNames);
-        Assert.Equal(EventCatalog.SubscribableNames, ok.Value);
-        Assert.Equal("events", WebhookRules.CheckEvents(["booking.scheduled "]).Error?.Param);
-        Assert.Equal("events", WebhookRules.CheckEvents(null).Error?.Param);
+        Assert.Equal(EventCatalog.SubscribableNames, ok.Events);
+        Assert.Equal("events", WebhookRules.CheckEvents(["booking.scheduled "]).Refusal?.Field);
+        Assert.Equal("events", WebhookRules.CheckEvents(null).Refusal?.Field);
     }
 
     [Theory]
@@ -39,6 +39,30 @@ public sealed class RulesAndOptionsTests
     [InlineData("mailto:a@b.c", true, false)]
     public void Receiver_url_rule(string url, bool allowInsecure, bool accepted) =>
         Assert.Equal(accepted, WebhookRules.CheckUrl(url, allowInsecure) is null);
+
+    [Theory]
+    [InlineData("", false, WebhookRule.Required, null, "url is required")]
+    [InlineData("/relative", false, WebhookRule.AbsoluteUrl, null, "url must be an absolute URL with a host, e.g. https://example.com/hooks")]
+    [InlineData("http://localhost/x", false, WebhookRule.Https, "http", "url must use https")]
+    [InlineData("ftp://h.example.com/x", true, WebhookRule.HttpsOrLoopbackHttp, "ftp",
+        "url must use https (http is allowed only for 127.0.0.1, localhost or [::1])")]
+    public void A_refused_url_names_its_rule_and_the_api_words_it(string url, bool allowInsecure, WebhookRule rule, string? detail, string message)
+    {
+        var refusal = WebhookRules.CheckUrl(url, allowInsecure);
+        Assert.Equal(new WebhookRefusal("url", rule, detail), refusal);
+        Assert.Equal(ApiError.Invalid("url", message), ApiError.Refused(refusal!));
+    }
+
+    [Fact]
+    public void A_refused_event_list_names_the_event_or_the_entry_at_fault()
+    {
+        Assert.Equal(new WebhookRefusal("events", WebhookRule.KnownEvent, "booking.exploded"),
+            WebhookRules.CheckEvents(["booking", "booking.exploded"]).Refusal);
+        Assert.Equal(new WebhookRefusal("events", WebhookRule.NonEmptyEvent, "1"), WebhookRules.CheckEvents(["booking", ""]).Refusal);
+        Assert.Equal("events[1] must be a non-empty event name",
+            ApiError.Refused(WebhookRules.CheckEvents(["booking", ""]).Refusal!).Message);
+        Assert.Equal(new WebhookRefusal("events", WebhookRule.AtLeastOneEvent), WebhookRules.CheckEvents([]).Refusal);
+    }
 
     [Fact]
     public void Listing_with_both_cursors_or_a_bad_limit_is_refused()
@@ -181,7 +205,7 @@ public sealed class RulesAndOptionsTests
         // accept what OnceHub documents no limit for.
         if (control is null)
         {
-            Assert.True(WebhookRules.CheckCreate("n", url, ["booking"], allowInsecureUrls: false).IsSuccess);
+            Assert.Null(WebhookRules.CheckCreate("n", url, ["booking"], allowInsecureUrls: false).Refusal);
         }
     }
 

@@ -176,4 +176,21 @@ internal static class EmulatorProcess
         start.Environment["ONCEHUB_API_KEY"] = apiKeyVariable;
         return Process.Start(start)!;
     }
+
+    /// <summary>Starts the emulator and collects its stderr lines as they come.</summary>
+    public static Process StartReadingStderr(IEnumerable<string> args, out System.Collections.Concurrent.ConcurrentQueue<string> stderr)
+    {
+        var process = Start(args);
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lines.Enqueue(e.Data);
+            }
+        };
+        process.BeginErrorReadLine();
+        stderr = lines;
+        return process;
+    }
 }

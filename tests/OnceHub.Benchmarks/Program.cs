@@ -19,6 +19,7 @@ public static class Program
         (Replay.Name, "signed deliveries/s to the reference receiver at concurrency 32, vs wrk at 32 connections", Replay.RunAsync),
         (Receive.Name, "the library endpoint with a SQLite file store vs a bare Kestrel endpoint, 32 concurrent fresh-id deliveries, and a profile", Receive.RunAsync),
         (ReceiveWrk.Name, "the reference receiver with a SQLite file store under wrk with fresh pre-signed ids, vs a hand-written HMAC + SQLite endpoint and bare Kestrel", ReceiveWrk.RunAsync),
+        (ReceiveWrkPostgres.Name, "the same on PostgreSQL: the reference receiver with its PostgreSQL store (and in the inbox mode) vs a hand-written HMAC + INSERT endpoint on Npgsql and bare Kestrel", ReceiveWrkPostgres.RunAsync),
         (Crash.Name, "kill -9 ×5 of the reference receiver on a SQLite file under 32 senders: acknowledged ids settled, missing, left claimed", Crash.RunAsync),
         (Strangers.Name, "the reference receiver's resident memory: 300 strangers holding 1 MiB−1 byte each, 10 s after, 1,000 announcing 1 MiB", Strangers.RunAsync),
         (Verify.Name, "ns and bytes per signature verification, vs raw HMACSHA256.HashData (BenchmarkDotNet)", Verify.RunAsync),
@@ -87,7 +88,7 @@ public static class Program
             {
                 figure = Figure.NotMeasured(name, meaning, "", ex.Message);
             }
-            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException or System.ComponentModel.Win32Exception or System.Data.Common.DbException)
             {
                 // One line per failed figure; the others still run.
                 figure = Figure.NotMeasured(name, meaning, "", $"{ex.GetType().Name}: {ex.Message.Split('\n')[0]}");
@@ -116,11 +117,11 @@ public static class Program
         Console.WriteLine();
         foreach (var (name, meaning, _) in Benchmarks)
         {
-            Console.WriteLine($"  {name,-12} {meaning}");
+            Console.WriteLine($"  {name,-15} {meaning}");
         }
 
-        Console.WriteLine($"  {"all",-12} every benchmark above, then a summary table");
-        Console.WriteLine($"  {"--markdown",-12} also write the summary as a markdown table to FILE");
+        Console.WriteLine($"  {"all",-15} every benchmark above, then a summary table");
+        Console.WriteLine($"  {"--markdown",-15} also write the summary as a markdown table to FILE");
         Console.WriteLine();
         Console.WriteLine("Publishes the plugin and the Kestrel floor and builds the CLI into artifacts/bench (reused while");
         Console.WriteLine("their sources are unchanged); installs wrk with apt-get when missing. Progress goes to stderr.");

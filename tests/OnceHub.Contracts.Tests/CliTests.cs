@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
@@ -40,7 +41,7 @@ public sealed class CliTests : IDisposable
 
     private static void AssertOneLineError(Run run)
     {
-        Assert.Equal(CliApp.BadInput, run.Exit);
+        Assert.Equal(ExitCodes.BadInput, run.Exit);
         var lines = run.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var line = Assert.Single(lines);
         Assert.StartsWith("error: ", line, StringComparison.Ordinal);
@@ -96,7 +97,7 @@ public sealed class CliTests : IDisposable
         await interrupt.CancelAsync();
         var exit = await running.WaitAsync(OnceHub.TestSupport.Deadline.Seconds(20));
 
-        Assert.Equal(CliApp.Interrupted, exit);
+        Assert.Equal(ExitCodes.Interrupted, exit);
         Assert.Contains("booking.canceled", stdout.ToString(), StringComparison.Ordinal);
         Assert.Contains("INTERRUPTED: 16 checks, 0 failed, 16 not tried", stdout.ToString(), StringComparison.Ordinal);
         Assert.Contains("verify: interrupted", stderr.ToString(), StringComparison.Ordinal);
@@ -110,7 +111,7 @@ public sealed class CliTests : IDisposable
     public async Task Verify_without_target_checks_the_bundled_receiver_and_exits_0()
     {
         var run = await RunAsync("verify");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains("PASS: 97 checks, 0 failed", run.Out, StringComparison.Ordinal);
         Assert.Contains("booking.canceled_then_rescheduled", run.Out, StringComparison.Ordinal);
         Assert.Contains("started the reference receiver", run.Err, StringComparison.Ordinal);
@@ -121,7 +122,7 @@ public sealed class CliTests : IDisposable
     {
         var report = Path.Combine(_dir, "ok.xml");
         var run = await RunAsync("verify", "--events", "booking.scheduled,conversation", "--report", report);
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         var suite = XDocument.Load(report).Root!.Element("testsuite")!;
         Assert.Equal("40", suite.Attribute("tests")!.Value); // 5 events x 8 checks
         Assert.Equal("0", suite.Attribute("failures")!.Value);
@@ -138,7 +139,7 @@ public sealed class CliTests : IDisposable
 
         var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", secret, "--events", "booking", "--report", report);
 
-        Assert.Equal(CliApp.Failed, run.Exit);
+        Assert.Equal(ExitCodes.Failed, run.Exit);
         // 8 booking events x 8 checks, and the booking lifecycle's out-of-order, which a receiver taking everything passes.
         Assert.Contains("FAIL: 65 checks, 32 failed", run.Out, StringComparison.Ordinal);
         var root = XDocument.Load(report).Root!;
@@ -157,7 +158,7 @@ public sealed class CliTests : IDisposable
         await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [secret] });
         var run = await RunWithEnvAsync(name => name == "ONCEHUB_WEBHOOK_SECRET" ? secret : null,
             "verify", "--target", receiver.Url.ToString(), "--events", "booking.no_show");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.DoesNotContain(secret, run.Out + run.Err, StringComparison.Ordinal);
     }
 
@@ -165,7 +166,7 @@ public sealed class CliTests : IDisposable
     public async Task Schedule_json_has_exactly_the_documented_shape()
     {
         var run = await RunAsync("schedule", "--json");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         var expected = new StringBuilder("{\"attempts\":[");
         long[] offsets = [0, 35, 215, 4535, .. Enumerable.Range(1, 11).Select(k => 4535L + 21600L * k)];
         expected.AppendJoin(',', offsets.Select((o, i) => string.Create(CultureInfo.InvariantCulture, $"{{\"attempt\":{i + 1},\"offsetSeconds\":{o}}}")));
@@ -184,7 +185,7 @@ public sealed class CliTests : IDisposable
     public async Task Schedule_outage_tells_the_first_attempt_after_it(string outage, string expected)
     {
         var run = await RunAsync("schedule", "--outage", outage);
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains(expected, run.Out, StringComparison.Ordinal);
     }
 
@@ -209,7 +210,7 @@ public sealed class CliTests : IDisposable
 
         using var hmac = new HMACSHA256(Encoding.UTF8.GetBytes("k3y"));
         var mac = hmac.ComputeHash([.. "1700000000."u8.ToArray(), .. bytes]);
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Equal($"t=1700000000,s={string.Concat(mac.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))}", run.Out.TrimEnd());
     }
 
@@ -225,8 +226,8 @@ public sealed class CliTests : IDisposable
         var ok = await RunAsync("validate", good);
         var failed = await RunAsync("validate", good, bad);
 
-        Assert.Equal(CliApp.Ok, ok.Exit);
-        Assert.Equal(CliApp.Failed, failed.Exit);
+        Assert.Equal(ExitCodes.Ok, ok.Exit);
+        Assert.Equal(ExitCodes.Failed, failed.Exit);
         Assert.Contains($"{bad}: $.type: family", failed.Out, StringComparison.Ordinal);
         Assert.Contains($"{bad}: $.data.object: family", failed.Out, StringComparison.Ordinal);
         Assert.Contains($"{good}: valid", failed.Out, StringComparison.Ordinal);
@@ -244,10 +245,10 @@ public sealed class CliTests : IDisposable
         var ok = await RunAsync("validate", file);
         var failed = await RunAsync("validate", broken);
 
-        Assert.Equal(CliApp.Ok, ok.Exit);
+        Assert.Equal(ExitCodes.Ok, ok.Exit);
         Assert.Contains($"{file}: warning: $.type: catalog: 'booking.teleported'", ok.Out, StringComparison.Ordinal);
         Assert.Contains($"{file}: valid", ok.Out, StringComparison.Ordinal);
-        Assert.Equal(CliApp.Failed, failed.Exit);
+        Assert.Equal(ExitCodes.Failed, failed.Exit);
         Assert.Contains($"{broken}: $.data.status: type", failed.Out, StringComparison.Ordinal);
     }
 
@@ -259,7 +260,7 @@ public sealed class CliTests : IDisposable
 
         var run = await RunAsync("validate", reachedOut, started);
 
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains($"{reachedOut}: warning: $.type: reference: 'conversation.reached_out' is not listed in OnceHub's current API reference",
             run.Out, StringComparison.Ordinal);
         Assert.Contains($"{reachedOut}: valid", run.Out, StringComparison.Ordinal);
@@ -271,12 +272,12 @@ public sealed class CliTests : IDisposable
     {
         await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = ["send-secret"] });
         var run = await RunAsync("send", "conversation.abandoned", "--target", receiver.Url.ToString(), "--secret", "send-secret");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains(": 200 in ", run.Out, StringComparison.Ordinal);
         Assert.Equal(1, receiver.ProcessedCount);
 
         var refused = await RunAsync("send", "conversation.abandoned", "--target", receiver.Url.ToString(), "--secret", "wrong");
-        Assert.Equal(CliApp.Failed, refused.Exit);
+        Assert.Equal(ExitCodes.Failed, refused.Exit);
         Assert.Contains(": 401 in ", refused.Out, StringComparison.Ordinal);
         // The receiver's own words come back with the status.
         Assert.Matches(@": 401 in \d+ ms: \S", refused.Out);
@@ -289,7 +290,7 @@ public sealed class CliTests : IDisposable
         string[] args = ["send", "booking.canceled", "--target", receiver.Url.ToString(), "--secret", "send-secret"];
         var first = await RunAsync(args);
         var second = await RunAsync(args);
-        Assert.Equal(CliApp.Ok, second.Exit);
+        Assert.Equal(ExitCodes.Ok, second.Exit);
         Assert.Equal(2, receiver.ProcessedCount);
         Assert.NotEqual(first.Out.Split(' ')[1], second.Out.Split(' ')[1]);
         var sampleId = TestReceiver.EventId(ContractResources.ReadSample("booking.canceled"));
@@ -297,7 +298,7 @@ public sealed class CliTests : IDisposable
 
         await RunAsync([.. args, "--same-id"]);
         var again = await RunAsync([.. args, "--same-id"]);
-        Assert.Equal(CliApp.Ok, again.Exit);
+        Assert.Equal(ExitCodes.Ok, again.Exit);
         Assert.Equal(3, receiver.ProcessedCount);
         Assert.Equal(1, receiver.DuplicateCount);
         Assert.Equal(sampleId, again.Out.Split(' ')[1]);
@@ -349,7 +350,7 @@ public sealed class CliTests : IDisposable
     public async Task Every_verb_has_help(string verb)
     {
         var run = await RunAsync(verb, "--help");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains("Usage:", run.Out, StringComparison.Ordinal);
         Assert.Contains(" " + verb + " ", run.Out, StringComparison.Ordinal);
     }
@@ -368,7 +369,7 @@ public sealed class CliTests : IDisposable
     public async Task Version_prints_the_builds_version_and_commit_and_exits_0()
     {
         var run = await RunAsync("--version");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Equal(BuildStamp.Informational, run.Out.Trim());
     }
 
@@ -438,7 +439,7 @@ public sealed class CliTests : IDisposable
         await using var receiver = await TestReceiver.StartAsync((_, _) => Task.FromResult(503));
         var report = Path.Combine(_dir, "skipped.xml");
         var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--events", "booking.no_show", "--report", report);
-        Assert.Equal(CliApp.Failed, run.Exit);
+        Assert.Equal(ExitCodes.Failed, run.Exit);
         var suite = XDocument.Load(report).Root!.Element("testsuite")!;
         Assert.Equal("1", suite.Attribute("skipped")!.Value);
         var redelivery = suite.Elements("testcase").Single(t => t.Attribute("name")!.Value == ContractChecks.Redelivery);
@@ -463,7 +464,7 @@ public sealed class CliTests : IDisposable
             return 422;
         });
         var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "s", "--events", "booking.scheduled");
-        Assert.Equal(CliApp.Failed, run.Exit);
+        Assert.Equal(ExitCodes.Failed, run.Exit);
         Assert.Contains("422 in ", run.Out, StringComparison.Ordinal);
         Assert.Contains("data.owner is missing", run.Out, StringComparison.Ordinal);
     }
@@ -474,7 +475,7 @@ public sealed class CliTests : IDisposable
         const string secret = "verbose-secret-never-printed";
         await using var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [secret] });
         var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", secret, "--events", "booking.completed", "--verbose");
-        Assert.Equal(CliApp.Ok, run.Exit);
+        Assert.Equal(ExitCodes.Ok, run.Exit);
         Assert.Contains("> POST " + receiver.Url, run.Err, StringComparison.Ordinal);
         Assert.Contains("Oncehub-Signature: t=", run.Err, StringComparison.Ordinal);
         Assert.Contains(",s=<redacted>", run.Err, StringComparison.Ordinal);
@@ -486,17 +487,7 @@ public sealed class CliTests : IDisposable
     // The built programs, run as processes exactly as users run them.
     private static Process Start(string dll, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var a in args)
-        {
-            info.ArgumentList.Add(a);
-        }
+        var info = DotnetCommand.StartInfo("dotnet", AppContext.BaseDirectory, [Path.Combine(AppContext.BaseDirectory, dll), .. args]);
         info.Environment.Remove("ONCEHUB_WEBHOOK_SECRET");
         return Process.Start(info)!;
     }
@@ -529,22 +520,12 @@ public sealed class CliTests : IDisposable
     public async Task Receiver_process_serves_deliveries_and_persists_ids()
     {
         var db = Path.Combine(_dir, "receiver.db");
-        using var process = Start("OnceHub.Contracts.Receiver.dll", "--port", "0", "--secret", "proc-secret", "--db", db);
-        try
-        {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1));
-            Assert.StartsWith("listening on http://127.0.0.1:", line, StringComparison.Ordinal);
-            var url = line!["listening on ".Length..].Split(' ')[0];
+        await using var receiver = await ReceiverProcess.StartAsync(new Dictionary<string, string?>(), "--port", "0", "--secret", "proc-secret", "--db", db);
+        Assert.Equal(("http", "127.0.0.1"), (receiver.Url.Scheme, receiver.Url.Host));
 
-            var run = await RunAsync("verify", "--target", url, "--secret", "proc-secret", "--events", "booking.scheduled");
-            Assert.Equal(CliApp.Ok, run.Exit);
-            Assert.True(File.Exists(db));
-        }
-        finally
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
+        var run = await RunAsync("verify", "--target", receiver.Url.ToString(), "--secret", "proc-secret", "--events", "booking.scheduled");
+        Assert.Equal(ExitCodes.Ok, run.Exit);
+        Assert.True(File.Exists(db));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
@@ -231,7 +232,7 @@ public sealed class OutOfOrderTests : IDisposable
         var exit = await new CliApp(stdout, stderr, _ => null).RunAsync(
             ["verify", "--target", receiver.Url.ToString(), "--secret", Secret, "--events", string.Join(",", LifecycleEvents.Select(e => e.Name)), "--report", junit]);
 
-        Assert.Equal(CliApp.Failed, exit);
+        Assert.Equal(ExitCodes.Failed, exit);
         Assert.Contains(stdout.ToString().Split('\n'), l => l.StartsWith("  booking lifecycle out-of-order: ", StringComparison.Ordinal)
             && l.Contains("order later-steps-first", StringComparison.Ordinal));
         var cases = XDocument.Load(junit).Root!.Element("testsuite")!.Elements("testcase").ToList();

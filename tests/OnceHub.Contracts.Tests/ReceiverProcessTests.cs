@@ -27,7 +27,7 @@ public sealed class ReceiverProcessTests : IDisposable
     private static readonly JsonObject Template = JsonNode.Parse(ContractResources.ReadSample("booking.scheduled"))!.AsObject();
 
     /// <summary>A booking.scheduled delivery with its own event id.</summary>
-    private static byte[] WithId(string id)
+    internal static byte[] WithId(string id)
     {
         var node = Template.DeepClone().AsObject();
         node["id"] = id;

@@ -1,18 +1,12 @@
 using System.Text.Json;
 using OnceHub.Contracts;
-using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.LocalDelivery.Tests;
 
 public class CliVerbTests
 {
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await new CliApp(output, error).RunAsync(args);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> Run(params string[] args) => Cli.Run(args);
 
     [Fact]
     public async Task Trigger_follow_in_virtual_time_prints_a_line_per_webhook_and_waits_for_the_retries()
@@ -54,7 +48,7 @@ public class CliVerbTests
     }
 
     [Fact]
-    public async Task A_webhook_whose_window_ends_shows_as_disabled_until_enabled_locally()
+    public async Task A_webhook_whose_window_ends_shows_as_disabled_and_its_later_deliveries_as_dropped_rows_until_enabled_locally()
     {
         await using var down = await StandInReceiver.StartAsync(_ => 503);
         using var account = new TempAccount();
@@ -73,6 +67,20 @@ public class CliVerbTests
         Assert.Equal(0, skippedExit);
         Assert.Contains("not sent: the webhook is disabled", skipped, StringComparison.Ordinal);
         Assert.Equal(RetrySchedule.AttemptCount, down.Count);
+
+        // Nothing sent, and 'deliveries' says why.
+        var (logExit, json, _) = await Run("deliveries", "--account", folder, "--json", "--webhook", webhook.Id);
+        Assert.Equal(0, logExit);
+        using var doc = JsonDocument.Parse(json);
+        var last = Assert.Single(doc.RootElement.GetProperty("attempts").EnumerateArray(), a => a.GetProperty("status").GetString() == "dropped");
+        Assert.Equal(("dropped: the webhook is disabled", JsonValueKind.Null), (last.GetProperty("error").GetString(), last.GetProperty("attempt").ValueKind));
+        using (var store = new DeliveryStore(account.Folder))
+        {
+            var dropped = store.Deliveries(last.GetProperty("event_id").GetString()).Single();
+            Assert.Equal((webhook.Id, DeliveryStatus.Dropped, 0), (dropped.WebhookId, dropped.Status, dropped.Attempts));
+        }
+        var (_, table, _) = await Run("deliveries", "--account", folder, "--webhook", webhook.Id);
+        Assert.Contains("dropped: the webhook is disabled", table, StringComparison.Ordinal);
 
         var (enableExit, enabled, _) = await Run("webhooks", "enable", webhook.Id, "--account", folder);
         Assert.Equal(0, enableExit);
@@ -162,10 +170,10 @@ public class CliVerbTests
         var enableGarbage = await Run("webhooks", "enable", "garbage", "--account", folder);
         var enableMissing = await Run("webhooks", "enable", "WHK-NOPE", "--account", folder);
 
-        Assert.Equal((CliApp.BadInput, "error: EVENT_ID: 'garbage' is not an event id (EVNT- and 1 to 128 letters or digits)"), (resendGarbage.Exit, resendGarbage.Err.TrimEnd()));
-        Assert.Equal(CliApp.Failed, resendMissing.Exit);
+        Assert.Equal((ExitCodes.BadInput, "error: EVENT_ID: 'garbage' is not an event id (EVNT- and 1 to 128 letters or digits)"), (resendGarbage.Exit, resendGarbage.Err.TrimEnd()));
+        Assert.Equal(ExitCodes.Failed, resendMissing.Exit);
         Assert.StartsWith("error: No event 'EVNT-NOPE'", resendMissing.Err, StringComparison.Ordinal);
-        Assert.Equal((CliApp.BadInput, "error: ID: 'garbage' is not a webhook id (WHK- and 1 to 64 letters or digits)"), (enableGarbage.Exit, enableGarbage.Err.TrimEnd()));
-        Assert.Equal((CliApp.Failed, "error: no webhook 'WHK-NOPE' in the account"), (enableMissing.Exit, enableMissing.Err.TrimEnd()));
+        Assert.Equal((ExitCodes.BadInput, "error: ID: 'garbage' is not a webhook id (WHK- and 1 to 64 letters or digits)"), (enableGarbage.Exit, enableGarbage.Err.TrimEnd()));
+        Assert.Equal((ExitCodes.Failed, "error: no webhook 'WHK-NOPE' in the account"), (enableMissing.Exit, enableMissing.Err.TrimEnd()));
     }
 }

@@ -161,7 +161,7 @@ public class DeliveryTests
         var log = after.Store.Log(eventId);
         Assert.Equal([1, 4], log.Select(r => r.Attempt!.Value));
         var pending = after.Store.Deliveries(eventId).Single();
-        Assert.Equal(5, pending.NextSlot);
+        Assert.Equal(5, pending.NextAttempt);
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero) + RetrySchedule.Offsets[4], pending.NextDue);
         await stop.CancelAsync();
         await run.WaitAsync(TimeSpan.FromSeconds(10));
@@ -215,7 +215,7 @@ public class DeliveryTests
 
         using var store = new DeliveryStore(account.Folder);
         var pending = store.Deliveries(eventId).Single();
-        Assert.Equal((webhook.Id, DeliveryStatus.Pending, 0, 1), (pending.WebhookId, pending.Status, pending.Attempts, pending.NextSlot));
+        Assert.Equal((webhook.Id, DeliveryStatus.Pending, 0, 1), (pending.WebhookId, pending.Status, pending.Attempts, pending.NextAttempt));
         Assert.NotEqual(0, pending.Id);
         Assert.Empty(store.Log(eventId));
 
@@ -454,8 +454,10 @@ public class DeliveryTests
         Assert.Equal("fanout_id,first_answer,first_at,first_latency_ms,first_sent_at,first_status", query.ExecuteScalar());
         query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'fanouts'";
         Assert.Equal(1L, query.ExecuteScalar());
+        query.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'clock'";
+        Assert.Equal(1L, query.ExecuteScalar());
         query.CommandText = "PRAGMA user_version";
-        Assert.Equal(4L, query.ExecuteScalar());
+        Assert.Equal(5L, query.ExecuteScalar());
     }
 
     [Fact]

@@ -117,7 +117,7 @@ public class KillTests(ITestOutputHelper output)
             var pendingBefore = store.PendingCount();
             Assert.Equal(3, pendingBefore);
             Assert.Empty(store.Log());
-            Assert.All(store.Deliveries(eventId), d => Assert.Equal((DeliveryStatus.Pending, 1), (d.Status, d.NextSlot)));
+            Assert.All(store.Deliveries(eventId), d => Assert.Equal((DeliveryStatus.Pending, 1), (d.Status, d.NextAttempt)));
             Assert.Equal(3, store.Deliveries(eventId).Count);
 
             var deliverer = StartDeliveringEmulator(account.Folder, scale: null);
@@ -160,7 +160,7 @@ public class KillTests(ITestOutputHelper output)
         return StartChild(dll, args);
     }
 
-    private static Process StartDeliveringEmulator(string folder, int? scale = Scale)
+    internal static Process StartDeliveringEmulator(string folder, int? scale = Scale)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "OnceHub.Emulator.dll");
         Assert.True(File.Exists(dll), $"the emulator is built next to the tests: {dll}");

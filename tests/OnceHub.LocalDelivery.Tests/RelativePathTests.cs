@@ -91,11 +91,7 @@ public sealed class RelativePathTests : IDisposable
     public async Task Dotnet_run_starts_a_web_program_in_the_callers_folder(string project)
     {
         // The Web SDK's default would run it in the project's folder; an empty RunWorkingDirectory keeps the caller's.
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = Repository.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "msbuild", project, "-getProperty:RunWorkingDirectory", "-nologo" })
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = DotnetCommand.StartInfo("dotnet", Repository.Root, ["msbuild", project, "-getProperty:RunWorkingDirectory", "-nologo"]);
         using var msbuild = new Child(Process.Start(start)!);
         Assert.Equal(0, await msbuild.ExitAsync(TimeSpan.FromSeconds(120)));
         Assert.Equal("", msbuild.Out.ToString().Trim());
@@ -105,12 +101,7 @@ public sealed class RelativePathTests : IDisposable
     {
         var path = Path.Combine(AppContext.BaseDirectory, dll);
         Assert.True(File.Exists(path), $"built next to the tests: {path}");
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _cwd, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(path);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = DotnetCommand.StartInfo("dotnet", _cwd, [path, .. args]);
         start.Environment.Remove(OnceHub.Webhooks.OnceHubWebhookOptions.SecretVariable);
         return new Child(Process.Start(start)!);
     }

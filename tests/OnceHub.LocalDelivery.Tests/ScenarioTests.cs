@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using OnceHub.Contracts.Cli;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Scenarios;
@@ -15,13 +15,7 @@ namespace OnceHub.LocalDelivery.Tests;
 /// <summary>Lifecycle scenarios: the fixtures, and <c>trigger --scenario</c> through the fan-out.</summary>
 public partial class ScenarioTests
 {
-    private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exit = await new CliApp(output, error).RunAsync(args);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Out, string Err)> Run(params string[] args) => Cli.Run(args);
 
     [Fact]
     public void The_catalog_holds_every_lifecycle_OnceHub_describes()
@@ -100,7 +94,7 @@ public partial class ScenarioTests
         Assert.All(receiver.Requests, r => Assert.Equal("Renewal talk", JsonNode.Parse(r.Body)!["data"]!["subject"]!.GetValue<string>()));
 
         var bad = await Run("trigger", "--scenario", "canceled", "--account", "file:" + account.Folder, "--virtual-time", "--set", "data.nope=1");
-        Assert.Equal(CliApp.BadInput, bad.Exit);
+        Assert.Equal(ExitCodes.BadInput, bad.Exit);
         Assert.Contains("no field 'data.nope'", bad.Err, StringComparison.Ordinal);
         Assert.Equal(3, receiver.Count);
     }
@@ -150,7 +144,7 @@ public partial class ScenarioTests
     {
         var (exit, _, stderr) = await Run(["trigger", .. args]);
 
-        Assert.Equal((CliApp.BadInput, expected), (exit, stderr.TrimEnd()));
+        Assert.Equal((ExitCodes.BadInput, expected), (exit, stderr.TrimEnd()));
     }
 
     [Theory]
@@ -189,7 +183,8 @@ public partial class ScenarioTests
                 {
                     Assert.True(Time(data, "starting_time") != Time(previous, "starting_time"), $"{where}: the start did not move");
                 }
-                if (type == "booking.reassigned")
+                // A reassignment, and a reschedule with another user, change hands.
+                if (type is "booking.reassigned" or "booking.canceled_then_rescheduled")
                 {
                     Assert.NotEqual(previous["owner"]!.GetValue<string>(), data["owner"]!.GetValue<string>());
                 }

@@ -115,3 +115,15 @@ internal sealed class TempAccount : IDisposable
         }
     }
 }
+
+/// <summary>The CLI in process, its output and error captured.</summary>
+internal static class Cli
+{
+    public static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await new OnceHub.Contracts.Cli.CliApp(output, error).RunAsync(args);
+        return (exit, output.ToString(), error.ToString());
+    }
+}

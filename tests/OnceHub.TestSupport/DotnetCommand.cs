@@ -25,20 +25,7 @@ public static class DotnetCommand
     public static (int ExitCode, string Stdout, string Stderr) Start(
         string program, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // The test host's MSBuild settings must not leak into a separate build.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
+        var start = StartInfo(program, workingDirectory, args);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -54,5 +41,33 @@ public static class DotnetCommand
         }
 
         return (process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>
+    /// How every test and benchmark starts a program: output redirected, and none of the MSBuild settings of the
+    /// test host or of <c>dotnet run</c>, which must not leak into a separate build or program.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string program, string workingDirectory, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        return start;
     }
 }

@@ -3,9 +3,9 @@ using System.Diagnostics;
 namespace OnceHub.TestSupport;
 
 /// <summary>
-/// Publishes the plugin once per test run, with the README's command, to the folder Pulumi.yaml loads
-/// it from; skipped when the binary is newer than every source file it is built from and carries this
-/// build's version (scripts/plugin-archive.sh publishes the linux-amd64 plugin the same way).
+/// Publishes the plugin once per test run with scripts/plugin-publish.sh, as a release does, to the folder
+/// Pulumi.yaml loads it from; skipped when the binary is newer than every source file it is built from and
+/// carries this build's version.
 /// </summary>
 public sealed class PluginBuild
 {
@@ -58,21 +58,8 @@ public sealed class PluginBuild
 
     private void Publish()
     {
-        // No leftovers from a publish of the other kind.
-        if (Directory.Exists(PluginFolder))
-        {
-            Directory.Delete(PluginFolder, recursive: true);
-        }
-
         var started = DateTime.UtcNow;
         var (code, log) = RunPublish();
-        if (code != 0 && MissingNativeToolchain(log))
-        {
-            // Native AOT needs a C toolchain (clang, zlib) beyond the .NET SDK; without it the same
-            // plugin is published framework-dependent, which the engine starts the same way.
-            (code, log) = RunPublish("-p:PublishAot=false");
-        }
-
         if (code != 0 || !File.Exists(BinaryPath))
         {
             throw new InvalidOperationException($"dotnet publish of the plugin failed ({code}):\n{log}");
@@ -81,35 +68,12 @@ public sealed class PluginBuild
         // A publish that changed nothing keeps the old timestamp; mark it built from the sources as
         // they were when it started, so a source saved during the publish still counts as newer.
         File.SetLastWriteTimeUtc(BinaryPath, started);
-        File.WriteAllText(VersionStamp, BuildStamp.SemVer + "\n");
     }
 
-    private static bool MissingNativeToolchain(string log) =>
-        log.Contains("nativeaot-prerequisites", StringComparison.OrdinalIgnoreCase)
-        || log.Contains("Platform linker", StringComparison.OrdinalIgnoreCase)
-        || log.Contains("Symbol stripping tool", StringComparison.OrdinalIgnoreCase);
-
-    private (int ExitCode, string Log) RunPublish(params string[] extra)
+    private (int ExitCode, string Log) RunPublish()
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = RepoRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "publish", "infra/OnceHub.Provider", "-c", "Release", "-o", PluginFolder, "-nologo" }.Concat(extra))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // The test host's MSBuild settings must not leak into a separate build.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet publish");
+        var start = DotnetCommand.StartInfo("bash", RepoRoot, ["scripts/plugin-publish.sh", BuildStamp.SemVer]);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start scripts/plugin-publish.sh");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(15)))

@@ -49,14 +49,16 @@ public sealed class ConfigurationTests
             (good.Tolerance, good.MaxBodyBytes, good.InFlightLease, good.MaxHandlerFailures, good.Store, good.SqliteSynchronous));
         Assert.Equal((SqliteSynchronous.Normal, TimeSpan.FromDays(30)), (Bind(("OnceHub:Webhooks:Secrets", "s")).SqliteSynchronous, Bind().SettledRetention));
         Assert.Equal(TimeSpan.FromDays(7), Bind(("OnceHub:Webhooks:SettledRetentionDays", "7")).SettledRetention);
+        Assert.Equal((false, true), (Bind().SkipStaleEvents, Bind(("OnceHub:Webhooks:SkipStaleEvents", "True")).SkipStaleEvents));
 
         var bad = Bind(("OnceHub:Webhooks:Secrets", "s"), ("OnceHub:Webhooks:MaxBodyBytes", "lots"), ("OnceHub:Webhooks:Store", "Redis"),
-            ("OnceHub:Webhooks:SqliteSynchronous", "OFF"));
+            ("OnceHub:Webhooks:SqliteSynchronous", "OFF"), ("OnceHub:Webhooks:SkipStaleEvents", "yes"));
         var result = new OnceHubWebhookOptionsValidator().Validate(null, bad);
         Assert.True(result.Failed);
         Assert.Contains("OnceHub:Webhooks:MaxBodyBytes must be a whole number from 1 to 67108864, got 'lots'", result.Failures!);
         Assert.Contains("OnceHub:Webhooks:Store must be Sqlite, InMemory or PostgreSql, got 'Redis'", result.Failures!);
         Assert.Contains("OnceHub:Webhooks:SqliteSynchronous must be Normal or Full, got 'OFF'", result.Failures!);
+        Assert.Contains("OnceHub:Webhooks:SkipStaleEvents must be true or false, got 'yes'", result.Failures!);
     }
 
     [Fact]

@@ -138,4 +138,130 @@ public abstract class EventStoreContract
         });
         Assert.Equal(100, outcomes.Count(o => o.Outcome == BeginOutcome.Started));
     }
+
+    [SkippableFact]
+    public async Task An_object_keeps_the_newest_last_updated_time_settled_whatever_order_the_settles_come_in()
+    {
+        using var store = Open();
+        Assert.Null(await store.GetLastUpdatedTimeAsync("BKNG-NEVERSEEN"));
+
+        await store.SettleAsync("EVNT-O2", "booking.rescheduled", SettledAs.Processed, T0, new ObjectUpdate("BKNG-O1", T0.AddHours(2)));
+        await store.SettleAsync("EVNT-O1", "booking.scheduled", SettledAs.Processed, T0, new ObjectUpdate("BKNG-O1", T0.AddHours(1)));
+        Assert.Equal(T0.AddHours(2), await store.GetLastUpdatedTimeAsync("BKNG-O1"));
+
+        await store.SettleAsync("EVNT-O3", "booking.canceled", SettledAs.Processed, T0, new ObjectUpdate("BKNG-O1", T0.AddHours(3)));
+        Assert.Equal(T0.AddHours(3), await store.GetLastUpdatedTimeAsync("BKNG-O1"));
+        // another object, and a settle without an update, leave it as it is
+        await store.SettleAsync("EVNT-O4", "conversation.started", SettledAs.Processed, T0, new ObjectUpdate("CVR-O1", T0));
+        await store.SettleAsync("EVNT-O5", "booking.completed", SettledAs.Processed, T0);
+        Assert.Equal(T0.AddHours(3), await store.GetLastUpdatedTimeAsync("BKNG-O1"));
+        Assert.Equal(T0, await store.GetLastUpdatedTimeAsync("CVR-O1"));
+        Assert.Equal(SettledAs.Processed, await store.GetSettledAsync("EVNT-O1"));
+    }
+
+    [SkippableFact]
+    public async Task A_skipped_event_is_settled_as_skipped_and_its_redelivery_is_already_done()
+    {
+        using var store = Open();
+        await store.TryBeginAsync("EVNT-K1", "booking.scheduled", T0, T0.AddMinutes(2));
+        await store.SettleAsync("EVNT-K1", "booking.scheduled", SettledAs.Skipped, T0);
+
+        Assert.Equal(SettledAs.Skipped, await store.GetSettledAsync("EVNT-K1"));
+        Assert.Equal(BeginOutcome.AlreadyDone, await store.TryBeginAsync("EVNT-K1", "booking.scheduled", T0.AddMinutes(1), T0.AddMinutes(3)));
+        Assert.Equal(1, await store.PurgeSettledAsync(T0.AddSeconds(1), limit: 10));
+        Assert.Null(await store.GetSettledAsync("EVNT-K1"));
+    }
+
+    [SkippableFact]
+    public async Task Object_times_settled_before_the_cutoff_are_purged_after_the_settled_ids_within_the_same_limit()
+    {
+        using var store = Open();
+        var cutoff = T0.AddDays(30);
+        await store.SettleAsync("EVNT-P1", "booking.scheduled", SettledAs.Processed, T0, new ObjectUpdate("BKNG-P1", T0));
+        await store.SettleAsync("EVNT-P2", "booking.scheduled", SettledAs.Processed, T0.AddMinutes(1), new ObjectUpdate("BKNG-P2", T0));
+        await store.SettleAsync("EVNT-P3", "booking.scheduled", SettledAs.Processed, cutoff.AddSeconds(1), new ObjectUpdate("BKNG-P3", T0));
+        // a later settle of an old object keeps its time in memory past the cutoff
+        await store.SettleAsync("EVNT-P4", "booking.canceled", SettledAs.Processed, cutoff.AddSeconds(1), new ObjectUpdate("BKNG-P1", T0.AddHours(1)));
+
+        Assert.Equal(2, await store.PurgeSettledAsync(cutoff, limit: 2));
+        Assert.Equal(T0, await store.GetLastUpdatedTimeAsync("BKNG-P2"));
+        Assert.Equal(1, await store.PurgeSettledAsync(cutoff, limit: 2));
+        Assert.Null(await store.GetLastUpdatedTimeAsync("BKNG-P2"));
+        Assert.Equal(0, await store.PurgeSettledAsync(cutoff, limit: 2));
+        Assert.Equal(T0.AddHours(1), await store.GetLastUpdatedTimeAsync("BKNG-P1"));
+        Assert.Equal(T0, await store.GetLastUpdatedTimeAsync("BKNG-P3"));
+    }
+
+    [SkippableFact]
+    public async Task A_lifecycle_delivered_in_reverse_ends_in_its_newest_state_when_the_handler_passes_over_stale_events()
+    {
+        using var store = Open();
+        var projection = new Dictionary<string, string>();
+        var stale = new List<bool>();
+        var pipeline = BookingLifecycle.Pipeline(store, (e, _) =>
+        {
+            stale.Add(e.IsStale);
+            if (!e.IsStale)
+            {
+                projection[e.Update!.ObjectId] = e.ReadEvent().Booking!.Status?.Value ?? "";
+            }
+            return Task.CompletedTask;
+        });
+
+        for (var step = BookingLifecycle.Steps.Length - 1; step >= 0; step--)
+        {
+            Assert.Equal(ReceiveOutcome.Processed, (await BookingLifecycle.DeliverAsync(pipeline, BookingLifecycle.Body("BKNG-REV1", step))).Outcome);
+        }
+
+        Assert.Equal([false, true, true], stale);
+        Assert.Equal("canceled", projection["BKNG-REV1"]);
+        Assert.Equal(BookingLifecycle.Start.AddHours(2), await store.GetLastUpdatedTimeAsync("BKNG-REV1"));
+    }
+
+    [SkippableFact]
+    public async Task With_stale_events_skipped_a_reversed_lifecycle_is_acknowledged_and_only_its_newest_step_is_handled()
+    {
+        using var store = Open();
+        var projection = new Dictionary<string, string>();
+        var pipeline = BookingLifecycle.Pipeline(store, (e, _) =>
+        {
+            projection[e.Update!.ObjectId] = e.ReadEvent().Booking!.Status?.Value ?? "";
+            return Task.CompletedTask;
+        }, skipStale: true);
+        var older = BookingLifecycle.Body("BKNG-REV2", 1);
+
+        var results = new List<ReceiveResult>
+        {
+            await BookingLifecycle.DeliverAsync(pipeline, BookingLifecycle.Body("BKNG-REV2", 2)),
+            await BookingLifecycle.DeliverAsync(pipeline, older),
+            await BookingLifecycle.DeliverAsync(pipeline, BookingLifecycle.Body("BKNG-REV2", 0)),
+            // a redelivery of a skipped event is a duplicate, as for any settled id
+            await BookingLifecycle.DeliverAsync(pipeline, older),
+        };
+
+        Assert.Equal([ReceiveOutcome.Processed, ReceiveOutcome.Skipped, ReceiveOutcome.Skipped, ReceiveOutcome.Duplicate], results.Select(r => r.Outcome));
+        Assert.All(results, r => Assert.Equal(200, r.StatusCode));
+        Assert.Equal("canceled", projection["BKNG-REV2"]);
+        var olderId = System.Text.Json.JsonDocument.Parse(older).RootElement.GetProperty("id").GetString()!;
+        Assert.Equal(SettledAs.Skipped, await store.GetSettledAsync(olderId));
+    }
+
+    [SkippableFact]
+    public async Task An_event_with_the_same_last_updated_time_as_the_newest_processed_is_not_stale()
+    {
+        using var store = Open();
+        var stale = new List<bool>();
+        var pipeline = BookingLifecycle.Pipeline(store, (e, _) =>
+        {
+            stale.Add(e.IsStale);
+            return Task.CompletedTask;
+        }, skipStale: true);
+        var at = BookingLifecycle.Start;
+
+        await BookingLifecycle.DeliverAsync(pipeline, BookingLifecycle.Body("BKNG-EQ1", "booking.completed", "completed", at));
+        var same = await BookingLifecycle.DeliverAsync(pipeline, BookingLifecycle.Body("BKNG-EQ1", "booking.no_show", "no_show", at));
+
+        Assert.Equal(ReceiveOutcome.Processed, same.Outcome);
+        Assert.Equal([false, false], stale);
+    }
 }

@@ -52,6 +52,34 @@ public sealed class PostgreSqlEventStoreContractTests : SharedEventStoreContract
         }
     }
 
+    [SkippableFact]
+    public async Task A_schema_whose_purge_index_lists_fewer_settled_states_gets_it_remade_with_every_state()
+    {
+        using (var setup = new Npgsql.NpgsqlConnection(TestPostgres.ConnectionString()))
+        {
+            _opened = true;
+            setup.Open();
+            using var create = new Npgsql.NpgsqlCommand($"""
+                CREATE SCHEMA "{_schema}";
+                CREATE TABLE "{_schema}".events (event_id text PRIMARY KEY, event_type text NOT NULL, state text NOT NULL,
+                    lease_until timestamptz, failures integer NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL);
+                CREATE INDEX events_settled_at ON "{_schema}".events (updated_at) WHERE state IN ('processed', 'ignored', 'quarantined');
+                """, setup);
+            create.ExecuteNonQuery();
+        }
+
+        using (var store = (PostgreSqlEventStore)Open())
+        {
+            await store.EnsureSchemaAsync();
+        }
+
+        using var check = new Npgsql.NpgsqlConnection(TestPostgres.ConnectionString());
+        check.Open();
+        using var read = new Npgsql.NpgsqlCommand("SELECT indexdef FROM pg_indexes WHERE schemaname = @schema AND indexname = 'events_settled_at'", check);
+        read.Parameters.AddWithValue("schema", _schema);
+        Assert.Contains("'skipped'", (string)read.ExecuteScalar()!, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         if (_opened)

@@ -87,6 +87,23 @@ public sealed class PostgreSqlInboxTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task The_object_time_commits_with_the_handler_writes_and_not_when_they_roll_back()
+    {
+        var server = Server();
+        await CreateEffectsTableAsync(server);
+        using var store = new PostgreSqlEventStore(server, new PostgreSqlEventStoreOptions { Schema = _schema });
+        var inbox = new PostgreSqlInbox(store);
+        ReceivedEvent Received(int step) =>
+            new($"EVNT-INBOXT{step}", BookingLifecycle.Steps[step].Type, System.Text.Json.JsonDocument.Parse(BookingLifecycle.Body("BKNG-INBOX1", step)).RootElement);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => inbox.HandleOnceAsync(Received(2), (_, _, _) => throw new InvalidOperationException("fails")));
+        Assert.Null(await store.GetLastUpdatedTimeAsync("BKNG-INBOX1"));
+
+        Assert.True(await inbox.HandleOnceAsync(Received(1), WriteEffect("EVNT-INBOXT1")));
+        Assert.Equal(BookingLifecycle.Start.AddHours(1), await store.GetLastUpdatedTimeAsync("BKNG-INBOX1"));
+    }
+
+    [SkippableFact]
     public async Task Work_that_throws_leaves_neither_its_writes_nor_a_settle_and_the_retry_applies_them_once()
     {
         var server = Server();

@@ -91,4 +91,39 @@ public abstract class SharedEventStoreContract : EventStoreContract
         Assert.Empty(await receiver.ListQuarantineAsync());
         Assert.Equal(T0.AddMinutes(1), Assert.Single(await receiver.ListQuarantineAsync(includeReplayed: true)).ReplayedAt);
     }
+
+    [SkippableFact]
+    public async Task A_late_event_at_one_replica_is_stale_after_a_newer_one_was_processed_at_another()
+    {
+        using var one = Open();
+        using var two = Open();
+        var seenAtTwo = new List<bool>();
+        var atOne = BookingLifecycle.Pipeline(one, (_, _) => Task.CompletedTask);
+        var atTwo = BookingLifecycle.Pipeline(two, (e, _) =>
+        {
+            seenAtTwo.Add(e.IsStale);
+            return Task.CompletedTask;
+        });
+
+        await BookingLifecycle.DeliverAsync(atOne, BookingLifecycle.Body("BKNG-REP1", 2));
+        await BookingLifecycle.DeliverAsync(atTwo, BookingLifecycle.Body("BKNG-REP1", 1));
+
+        Assert.Equal([true], seenAtTwo);
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_settles_of_one_object_from_two_stores_keep_its_latest_time()
+    {
+        using var one = Open();
+        using var two = Open();
+        // 64 settles of one object with times in a shuffled order, half through each store
+        var times = Enumerable.Range(0, 64).OrderBy(i => (i * 37) % 64).ToList();
+
+        await Task.WhenAll(times.Select(i => Task.Run(async () =>
+            await (i % 2 == 0 ? one : two).SettleAsync($"EVNT-M{i}", "booking.rescheduled", SettledAs.Processed, T0,
+                new ObjectUpdate("BKNG-M1", T0.AddMinutes(i))))));
+
+        Assert.Equal(T0.AddMinutes(63), await one.GetLastUpdatedTimeAsync("BKNG-M1"));
+        Assert.Equal(T0.AddMinutes(63), await two.GetLastUpdatedTimeAsync("BKNG-M1"));
+    }
 }

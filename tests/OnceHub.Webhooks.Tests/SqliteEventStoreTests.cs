@@ -114,4 +114,33 @@ public sealed class SqliteEventStoreTests
             await closed.GetSettledAsync("EVNT-D0");
         });
     }
+
+    [Fact]
+    public async Task A_file_whose_purge_index_lists_fewer_settled_states_gets_it_remade_with_every_state_and_keeps_its_ids()
+    {
+        using var database = new TempDatabase();
+        using (var older = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database.Path};Pooling=False"))
+        {
+            older.Open();
+            using var create = older.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE events (event_id TEXT PRIMARY KEY, event_type TEXT NOT NULL, state TEXT NOT NULL,
+                    lease_until INTEGER, failures INTEGER NOT NULL DEFAULT 0, updated_at TEXT NOT NULL);
+                CREATE INDEX events_settled_at ON events (updated_at) WHERE state IN ('processed', 'ignored', 'quarantined');
+                INSERT INTO events VALUES ('EVNT-OLDFILE', 'booking.scheduled', 'processed', NULL, 0, '2026-01-01T12:00:00.0000000Z');
+                """;
+            create.ExecuteNonQuery();
+        }
+
+        using (var store = new SqliteEventStore(database.Path))
+        {
+            Assert.Equal(SettledAs.Processed, await store.GetSettledAsync("EVNT-OLDFILE"));
+        }
+
+        using var check = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database.Path};Pooling=False");
+        check.Open();
+        using var read = check.CreateCommand();
+        read.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_settled_at'";
+        Assert.Contains("'skipped'", (string)read.ExecuteScalar()!, StringComparison.Ordinal);
+    }
 }

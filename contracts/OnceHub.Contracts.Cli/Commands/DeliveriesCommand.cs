@@ -26,12 +26,12 @@ internal static class DeliveriesCommand
             if (folder is null)
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(problem));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             if (!File.Exists(Path.Combine(folder, DeliveryStore.FileName)))
             {
                 await error.WriteLineAsync(CommandLineErrors.Line($"no deliveries yet in the account '{folder}' (run 'trigger EVENT' first)"));
-                return CliApp.Failed;
+                return ExitCodes.Failed;
             }
             using var store = new DeliveryStore(folder);
             var rows = store.Log(parse.GetValue(eventId), parse.GetValue(webhookId));
@@ -39,10 +39,10 @@ internal static class DeliveriesCommand
             if (parse.GetValue(json))
             {
                 await output.WriteLineAsync(ToJson(rows, pending));
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
             await WriteTableAsync(output, rows, pending);
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         }));
         return command;
     }
@@ -76,7 +76,7 @@ internal static class DeliveriesCommand
         }
         foreach (var d in pending)
         {
-            await output.WriteLineAsync($"pending: {d.EventId} -> {d.WebhookId}: attempt {d.NextSlot} due {LocalAccountOptions.Time(d.NextDue)}");
+            await output.WriteLineAsync($"pending: {d.EventId} -> {d.WebhookId}: attempt {d.NextAttempt} due {LocalAccountOptions.Time(d.NextDue)}");
         }
     }
 
@@ -116,7 +116,7 @@ internal static class DeliveriesCommand
                 ["event_id"] = d.EventId,
                 ["type"] = d.EventType,
                 ["webhook_id"] = d.WebhookId,
-                ["next_attempt"] = d.NextSlot,
+                ["next_attempt"] = d.NextAttempt,
                 ["due_at"] = d.NextDue.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
             });
         }

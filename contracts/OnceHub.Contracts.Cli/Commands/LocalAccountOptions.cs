@@ -82,6 +82,8 @@ internal static class LocalAccountOptions
         var options = new LocalDeliveryOptions
         {
             Time = isVirtual ? DeliveryTime.Virtual() : n is { } k ? DeliveryTime.Scaled(k) : DeliveryTime.Real(),
+            // Without a time option a verb runs on the clock of the account's deliveries, e.g. an emulator's.
+            FollowAccountClock = n is null && !isVirtual,
         };
         return seconds is { } limit ? options with { AttemptTimeout = TimeSpan.FromSeconds(limit) } : options;
     }
@@ -105,21 +107,21 @@ internal static class LocalAccountOptions
         {
             return await body(output, error);
         }
-        catch (PayloadOverrideException ex)
+        catch (Exception ex) when (ex is PayloadOverrideException or LocalDeliveryClockException)
         {
             await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return CliApp.BadInput;
+            return ExitCodes.BadInput;
         }
         catch (Exception ex) when (ex is LocalDeliveryException or OnceHub.Account.AccountStoreException)
         {
             await error.WriteLineAsync(CommandLineErrors.Line(ex.Message));
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         catch (OperationCanceledException)
         {
             // Ctrl+C: whatever is pending stays pending in the account's store.
             await error.WriteLineAsync(CommandLineErrors.Line("interrupted; what is pending stays pending in the account"));
-            return CliApp.Interrupted;
+            return ExitCodes.Interrupted;
         }
     }
 

@@ -27,7 +27,7 @@ internal static class ResendCommand
             if (folder is null || options is null)
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(problem ?? timeProblem));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             var id = LocalAccountOptions.EventId("EVENT_ID", parse.GetValue(eventId)!);
             var webhook = parse.GetValue(webhookId) is { } w ? LocalAccountOptions.WebhookId("--webhook", w) : null;
@@ -38,7 +38,7 @@ internal static class ResendCommand
             {
                 await output.WriteLineAsync("  " + line);
             }
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         }));
         return command;
     }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using OnceHub.Contracts.CommandLine;
 
 namespace OnceHub.Contracts.Cli.Commands;
 
@@ -35,7 +36,7 @@ internal static class ScheduleCommand
             if (parsed.GetValue(json))
             {
                 output.WriteLine(ToJson(outcome, length ?? default));
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
             output.WriteLine("ATTEMPT  OFFSET (s)  OFFSET       WAIT BEFORE");
             for (var i = 0; i < RetrySchedule.AttemptCount; i++)
@@ -56,7 +57,7 @@ internal static class ScheduleCommand
                     : string.Create(CultureInfo.InvariantCulture,
                         $"An outage of {human} from the first attempt: attempt {o.Attempt} at {o.Offset.TotalSeconds} s ({Parsing.Human(o.Offset)}) is the first to land after it."));
             }
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         });
         return command;
     }

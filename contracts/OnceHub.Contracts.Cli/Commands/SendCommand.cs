@@ -66,7 +66,7 @@ internal static class SendCommand
             var result = await engine.SendAsync(url, payload, new WebhookSigner(key), ct);
             await parsed.InvocationConfiguration.Output.WriteLineAsync(
                 $"{type.Name} {EventId(payload)} -> {ContractSuite.DisplayTarget(url)}: {result.Evidence()}");
-            return result.IsAccepted ? CliApp.Ok : CliApp.Failed;
+            return result.IsAccepted ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;
     }

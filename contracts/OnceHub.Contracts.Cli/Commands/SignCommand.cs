@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
@@ -31,7 +32,7 @@ internal static class SignCommand
             var key = CommonOptions.SecretValue(parsed, secret)
                 ?? throw new UsageException($"sign: --secret (or {CliApp.SecretVariable}) is required");
             parsed.InvocationConfiguration.Output.WriteLine(new WebhookSigner(key).CreateHeader(parsed.GetValue(file)!, parsed.GetValue(timestamp)));
-            return CliApp.Ok;
+            return ExitCodes.Ok;
         });
         return command;
     }

@@ -52,27 +52,27 @@ internal static class TriggerCommand
                 if (name is not null || scenarioName is not null)
                 {
                     await error.WriteLineAsync(CommandLineErrors.Parse("--list-scenarios takes no EVENT and no --scenario"));
-                    return CliApp.BadInput;
+                    return ExitCodes.BadInput;
                 }
                 await ListAsync(output);
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
             if ((name is null) == (scenarioName is null))
             {
                 await error.WriteLineAsync(CommandLineErrors.Parse("give either an EVENT or --scenario NAME"));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             LifecycleScenario? lifecycle = null;
             if (scenarioName is not null && !ScenarioCatalog.TryFind(scenarioName, out lifecycle))
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(ScenarioCatalog.Unknown(scenarioName)));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             if (name is not null && !EventCatalog.IsDeliverable(name))
             {
                 await error.WriteLineAsync(CommandLineErrors.Line($"'{name}' is not an event type OnceHub delivers; expected one of "
                     + string.Join(", ", EventCatalog.Specific.Select(e => e.Name))));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             var overrides = new List<PayloadOverride>();
             foreach (var text in parse.GetValue(set) ?? [])
@@ -80,7 +80,7 @@ internal static class TriggerCommand
                 if (!PayloadOverride.TryParse(text, out var o, out var problem))
                 {
                     await error.WriteLineAsync(CommandLineErrors.Line(problem));
-                    return CliApp.BadInput;
+                    return ExitCodes.BadInput;
                 }
                 overrides.Add(o!);
             }
@@ -92,7 +92,7 @@ internal static class TriggerCommand
                     if (parse.GetResult(account) is { Implicit: false } || parse.GetValue(scale) is not null || parse.GetValue(virtualTime) || parse.GetValue(timeout) is not null)
                     {
                         await error.WriteLineAsync(CommandLineErrors.Line("with --api the emulator delivers on its own clock: drop --account, --time-scale, --virtual-time and --attempt-timeout (start the emulator with them)"));
-                        return CliApp.BadInput;
+                        return ExitCodes.BadInput;
                     }
                     target = EmulatorTriggerClient.Create(apiUrl, parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable), ApiKeyVariable);
                 }
@@ -104,7 +104,7 @@ internal static class TriggerCommand
                     if (folder is null || options is null)
                     {
                         await error.WriteLineAsync(CommandLineErrors.Line(timeError ?? accountError));
-                        return CliApp.BadInput;
+                        return ExitCodes.BadInput;
                     }
                     target = new LocalTriggerTarget(folder, options with { OnError = message => error.WriteLine("warning: " + message) });
                 }
@@ -148,10 +148,10 @@ internal static class TriggerCommand
         if (result.Webhooks.Count == 0)
         {
             await error.WriteLineAsync(NoWebhook(result.Type));
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
         await PrintAsync("", result, output);
-        return follow ? await FollowAsync(target, [result.EventId], output, ct) : CliApp.Ok;
+        return follow ? await FollowAsync(target, [result.EventId], output, ct) : ExitCodes.Ok;
     }
 
     /// <summary>Each step in order, attempt 1 of one answered before the next is made; a step no webhook takes is said and skipped.</summary>
@@ -176,9 +176,9 @@ internal static class TriggerCommand
         if (sent.Count == 0)
         {
             await error.WriteLineAsync(NoWebhook(string.Join(", ", scenario.Events.Distinct())));
-            return CliApp.Failed;
+            return ExitCodes.Failed;
         }
-        return follow ? await FollowAsync(target, sent, output, ct) : CliApp.Ok;
+        return follow ? await FollowAsync(target, sent, output, ct) : ExitCodes.Ok;
     }
 
     private static string NoWebhook(string types) => CommandLineErrors.Line($"no webhook of the account is subscribed to {types}: nothing delivered");
@@ -194,22 +194,22 @@ internal static class TriggerCommand
 
     private static async Task<int> FollowAsync(ITriggerTarget target, IReadOnlyList<string> eventIds, TextWriter output, CancellationToken ct)
     {
-        var exit = CliApp.Ok;
+        var exit = ExitCodes.Ok;
         foreach (var eventId in eventIds)
         {
             var state = await target.FollowAsync(eventId, output, ct);
             if (state.Pending > 0)
             {
                 await output.WriteLineAsync($"stopped with {state.Pending} deliveries of {state.EventId} pending; a deliverer resumes them");
-                return CliApp.Failed;
+                return ExitCodes.Failed;
             }
             foreach (var d in state.Deliveries)
             {
-                await output.WriteLineAsync($"  {d.WebhookId}  {d.Status} after {d.Attempts} attempt(s){(d.EndReason is null ? "" : ": " + d.EndReason)}");
+                await output.WriteLineAsync($"  {d.WebhookId}  {d.Status.Name()} after {d.Attempts} attempt(s){(d.EndReason is null ? "" : ": " + d.EndReason)}");
             }
-            if (!state.Deliveries.All(d => d.Status == "delivered"))
+            if (!state.Deliveries.All(d => d.Status == DeliveryStatus.Delivered))
             {
-                exit = CliApp.Failed;
+                exit = ExitCodes.Failed;
             }
         }
         return exit;

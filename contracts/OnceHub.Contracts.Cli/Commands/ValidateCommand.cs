@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Contracts.Cli.Commands;
@@ -45,7 +46,7 @@ internal static class ValidateCommand
                     output.WriteLine($"{path}: {error.Path}: {error.Rule}");
                 }
             }
-            return allValid ? CliApp.Ok : CliApp.Failed;
+            return allValid ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;
     }

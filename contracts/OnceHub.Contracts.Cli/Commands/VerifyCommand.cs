@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using OnceHub.Contracts.Cli.Output;
+using OnceHub.Contracts.CommandLine;
 using OnceHub.Contracts.Receiver;
 using OnceHub.Contracts.Suite;
 using OnceHub.Events;
@@ -117,9 +118,9 @@ internal static class VerifyCommand
                 {
                     await error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                         $"verify: interrupted; {result.SkippedCount} check(s) not finished are marked skipped"));
-                    return CliApp.Interrupted;
+                    return ExitCodes.Interrupted;
                 }
-                return result.Passed ? CliApp.Ok : CliApp.Failed;
+                return result.Passed ? ExitCodes.Ok : ExitCodes.Failed;
             }
             finally
             {

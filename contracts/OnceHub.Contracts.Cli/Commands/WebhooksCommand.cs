@@ -22,7 +22,7 @@ internal static class WebhooksCommand
             if (Open(parse, listAccount, out var problem) is not var (webhooks, store))
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(problem!));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             using (store)
             {
@@ -39,7 +39,7 @@ internal static class WebhooksCommand
                         : "enabled";
                     await output.WriteLineAsync($"{w.Id}  {w.Name}  {w.Url}  [{string.Join(",", w.Events)}]  {state}");
                 }
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
         }));
 
@@ -53,7 +53,7 @@ internal static class WebhooksCommand
             if (Open(parse, enableAccount, out var problem) is not var (webhooks, store))
             {
                 await error.WriteLineAsync(CommandLineErrors.Line(problem!));
-                return CliApp.BadInput;
+                return ExitCodes.BadInput;
             }
             using (store)
             {
@@ -61,12 +61,12 @@ internal static class WebhooksCommand
                 if (!webhooks.Get(webhookId).IsSuccess)
                 {
                     await error.WriteLineAsync(CommandLineErrors.Line($"no webhook '{webhookId}' in the account"));
-                    return CliApp.Failed;
+                    return ExitCodes.Failed;
                 }
                 await output.WriteLineAsync(store.Enable(webhookId)
                     ? $"{webhookId} enabled (local convenience: OnceHub has no such call; there, re-create the webhook). Deliveries dropped while it was disabled stay dropped."
                     : $"{webhookId} was not disabled");
-                return CliApp.Ok;
+                return ExitCodes.Ok;
             }
         }));
 

@@ -12,9 +12,3 @@ internal interface ITriggerTarget : IDisposable
     /// <summary>Waits until every delivery of the event has ended (or <paramref name="ct"/> fires) and returns their state.</summary>
     Task<EventStateJson> FollowAsync(string eventId, TextWriter output, CancellationToken ct);
 }
-
-/// <summary>A trigger that could not be made, with the exit code it means.</summary>
-internal sealed class TriggerException(string message, int exitCode) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
-}

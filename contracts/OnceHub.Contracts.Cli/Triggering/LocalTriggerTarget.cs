@@ -15,7 +15,7 @@ internal sealed class LocalTriggerTarget(string folder, LocalDeliveryOptions opt
         var pending = _deliverer.Store.PendingCount(eventId);
         if (pending > 0)
         {
-            await output.WriteLineAsync($"following {eventId}: {pending} deliveries pending ({options.Time}); Ctrl+C leaves them pending");
+            await output.WriteLineAsync($"following {eventId}: {pending} deliveries pending ({_deliverer.Options.Time}); Ctrl+C leaves them pending");
         }
         await _deliverer.RunAsync(eventId, ct);
         return EventStateJson.From(eventId, _deliverer.Store.Deliveries(eventId));

@@ -22,7 +22,7 @@ public enum WebhookStoreKind
 /// The receiver's settings. <see cref="OnceHubWebhooksServiceCollectionExtensions.AddOnceHubWebhooks"/> reads
 /// them from configuration: the section <c>OnceHub:Webhooks</c> (<c>Secrets</c> as an array or a comma-separated
 /// string, <c>ToleranceSeconds</c>, <c>MaxBodyBytes</c>, <c>InFlightLeaseSeconds</c>, <c>MaxHandlerFailures</c>,
-/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>, <c>SettledRetentionDays</c>, <c>UnverifiedBodyBudgetBytes</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
+/// <c>Store</c>, <c>DatabasePath</c>, <c>SqliteSynchronous</c>, <c>SettledRetentionDays</c>, <c>UnverifiedBodyBudgetBytes</c>, <c>SkipStaleEvents</c>), or else the variables <c>ONCEHUB_WEBHOOK_SECRETS</c> (comma-separated) or
 /// <c>ONCEHUB_WEBHOOK_SECRET</c> (one secret).
 /// </summary>
 public sealed class OnceHubWebhookOptions
@@ -71,6 +71,9 @@ public sealed class OnceHubWebhookOptions
     /// the background. Far longer than OnceHub's retry window (72 h), so a retried event is always recognised.
     /// </summary>
     public TimeSpan SettledRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <inheritdoc cref="WebhookPipelineOptions.SkipStaleEvents"/>
+    public bool SkipStaleEvents { get; set; }
 
     /// <summary>The receiver's clock (for tests); default the system clock.</summary>
     public TimeProvider? Clock { get; set; }
@@ -133,6 +136,17 @@ public sealed class OnceHubWebhookOptions
             else
             {
                 ConfigurationErrors.Add($"{SectionName}:Store must be Sqlite, InMemory or PostgreSql, got '{store}'");
+            }
+        }
+        if (section["SkipStaleEvents"] is { } skip)
+        {
+            if (bool.TryParse(skip, out var skipStale))
+            {
+                SkipStaleEvents = skipStale;
+            }
+            else
+            {
+                ConfigurationErrors.Add($"{SectionName}:SkipStaleEvents must be true or false, got '{skip}'");
             }
         }
         if (section["SqliteSynchronous"] is { } synchronous)

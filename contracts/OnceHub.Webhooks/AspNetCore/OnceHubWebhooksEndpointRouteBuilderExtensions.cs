@@ -45,6 +45,7 @@ public static class OnceHubWebhooksEndpointRouteBuilderExtensions
             Handler = handlers.Build(),
             InFlightLease = options.InFlightLease,
             MaxHandlerFailures = options.MaxHandlerFailures,
+            SkipStaleEvents = options.SkipStaleEvents,
             Clock = options.Clock,
         }, store, logger);
         // Names the source and the count, never a secret.

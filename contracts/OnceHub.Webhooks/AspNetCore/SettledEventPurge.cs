@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace OnceHub.Webhooks;
 
 /// <summary>
-/// Forgets settled event ids older than <see cref="OnceHubWebhookOptions.SettledRetention"/>, at start and then
-/// every hour, so the store does not grow with every id it ever saw. It works in small batches with a pause
+/// Forgets settled event ids and object times (<see cref="ReceivedEvent.IsStale"/>) older than
+/// <see cref="OnceHubWebhookOptions.SettledRetention"/>, at start and then every hour, so the store does not grow
+/// with every id it ever saw. It works in small batches with a pause
 /// between them: each batch is one short transaction, and deliveries queued meanwhile go first. The quarantine is
 /// never purged; its entries stay until replayed or deleted.
 /// </summary>
@@ -59,7 +60,7 @@ internal sealed class SettledEventPurge(IEventStore store, IOptions<OnceHubWebho
         }
         if (forgotten > 0)
         {
-            logger.LogInformation("Forgot {Count} event ids settled before {SettledBefore:O}", forgotten, settledBefore);
+            logger.LogInformation("Forgot {Count} event ids and object times settled before {SettledBefore:O}", forgotten, settledBefore);
         }
     }
 }

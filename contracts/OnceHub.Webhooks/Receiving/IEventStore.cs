@@ -20,6 +20,11 @@ public enum SettledAs
     Ignored,
     /// <summary>Stored in quarantine (unparseable, no usable id or type, or failed the handler too often).</summary>
     Quarantined,
+    /// <summary>
+    /// Stale: an event about the same object with a later <c>last_updated_time</c> was processed before, and the
+    /// receiver skips such events (<see cref="WebhookPipelineOptions.SkipStaleEvents"/>): acknowledged, not handled.
+    /// </summary>
+    Skipped,
 }
 
 /// <summary>An authentic delivery set aside because the receiver could not process it.</summary>
@@ -53,6 +58,21 @@ public interface IEventStore : IDisposable
     ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now);
 
     /// <summary>
+    /// Settles the id as above and, in the same commit, keeps <paramref name="update"/>'s time as its object's
+    /// newest unless a later one is kept already: concurrent settles of one object, on any replica, leave the
+    /// latest time whatever order they commit in. A store that does not override this keeps no times, so no
+    /// event is ever stale with it.
+    /// </summary>
+    ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now, ObjectUpdate? update) =>
+        SettleAsync(eventId, eventType, how, now);
+
+    /// <summary>
+    /// The newest <c>last_updated_time</c> kept for <paramref name="objectId"/> by a settle, or null when none is
+    /// (never seen, or forgotten by <see cref="PurgeSettledAsync"/>).
+    /// </summary>
+    ValueTask<DateTimeOffset?> GetLastUpdatedTimeAsync(string objectId) => ValueTask.FromResult<DateTimeOffset?>(null);
+
+    /// <summary>
     /// Clears the in-flight mark after the handler did not finish and returns the id's failure count so far;
     /// <paramref name="counts"/> false (the sender hung up) releases the id without counting a failure. An id
     /// settled already (by a handler that settled it in its own transaction before failing) stays settled, and 0
@@ -77,9 +97,11 @@ public interface IEventStore : IDisposable
     ValueTask<bool> DeleteQuarantinedAsync(long id);
 
     /// <summary>
-    /// Forgets at most <paramref name="limit"/> settled ids, oldest first, settled before
-    /// <paramref name="settledBefore"/>, and returns how many it forgot. Ids being processed, failed ids and the
-    /// quarantine are kept. Small limits keep each call short beside the deliveries sharing the store.
+    /// Forgets at most <paramref name="limit"/> entries, oldest first: settled ids settled before
+    /// <paramref name="settledBefore"/>, then object times last settled before it; returns how many it forgot.
+    /// Ids being processed, failed ids and the quarantine are kept. Small limits keep each call short beside the
+    /// deliveries sharing the store. Every older event of an object was sent before its newest time was settled,
+    /// so a retention longer than OnceHub's retries keeps every late event recognised, as it does redeliveries.
     /// </summary>
     ValueTask<int> PurgeSettledAsync(DateTimeOffset settledBefore, int limit);
 

@@ -12,6 +12,7 @@ public sealed class InMemoryEventStore : IEventStore
     private sealed record Entry(string Type, State State, DateTimeOffset? LeaseUntil, int Failures, SettledAs? How, DateTimeOffset UpdatedAt);
 
     private readonly Dictionary<string, Entry> _events = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (DateTimeOffset LastUpdatedTime, DateTimeOffset SettledAt)> _objects = new(StringComparer.Ordinal);
     // Keyed by entry number, which is never reused after a delete (as SQLite's AUTOINCREMENT).
     private readonly SortedDictionary<long, QuarantinedEvent> _quarantine = [];
     private long _lastEntry;
@@ -39,14 +40,31 @@ public sealed class InMemoryEventStore : IEventStore
         }
     }
 
-    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now)
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
+        SettleAsync(eventId, eventType, how, now, update: null);
+
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now, ObjectUpdate? update)
     {
         lock (_gate)
         {
             _events.TryGetValue(eventId, out var entry);
             _events[eventId] = new Entry(entry?.Type ?? eventType, State.Settled, null, entry?.Failures ?? 0, how, now);
+            if (update is not null)
+            {
+                var newest = _objects.TryGetValue(update.ObjectId, out var kept) && kept.LastUpdatedTime > update.LastUpdatedTime
+                    ? kept.LastUpdatedTime : update.LastUpdatedTime;
+                _objects[update.ObjectId] = (newest, kept.SettledAt > now ? kept.SettledAt : now);
+            }
         }
         return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<DateTimeOffset?> GetLastUpdatedTimeAsync(string objectId)
+    {
+        lock (_gate)
+        {
+            return ValueTask.FromResult<DateTimeOffset?>(_objects.TryGetValue(objectId, out var kept) ? kept.LastUpdatedTime : null);
+        }
     }
 
     public ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true)
@@ -120,7 +138,13 @@ public sealed class InMemoryEventStore : IEventStore
             {
                 _events.Remove(id);
             }
-            return ValueTask.FromResult(old.Count);
+            var oldObjects = _objects.Where(o => o.Value.SettledAt < settledBefore)
+                .OrderBy(o => o.Value.SettledAt).Take(limit - old.Count).Select(o => o.Key).ToList();
+            foreach (var id in oldObjects)
+            {
+                _objects.Remove(id);
+            }
+            return ValueTask.FromResult(old.Count + oldObjects.Count);
         }
     }
 

@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using OnceHub.Sqlite;
 
 namespace OnceHub.Webhooks;
 
@@ -10,17 +10,12 @@ namespace OnceHub.Webhooks;
 /// A claim is one atomic upsert, so several receiver processes may share one file.
 /// </summary>
 /// <remarks>
-/// One writer thread owns the connection and runs every operation; no request thread ever blocks on the disk
-/// or on a lock. Every operation is answered only once the transaction that ran it has committed. The
-/// transaction takes every operation that queued up while the previous one committed (group commit): under
-/// load one WAL append, or one sync with <see cref="SqliteSynchronous.Full"/>, carries the claims and settles
-/// of many deliveries, and each of them waits for that commit.
-/// Checkpoints (the fsync-bearing copy of the WAL into the database) run on a connection of their own, off
-/// the writer's path; once the log is large the writer copies what arrived during the last one
-/// (<see cref="WalCheckpoints"/>), so that the log starts over instead of growing under constant load. A new
-/// file gets 1 KiB pages (an existing one keeps its own): event ids are random, so each new id dirties a page
-/// of the id index of its own, and every such page is written to the WAL and again by the checkpoint; smaller
-/// pages made a receiver under load about a fifth faster.
+/// Every operation runs on one writer thread (<see cref="SqliteWriter"/>): no request thread blocks on the disk or
+/// on a lock, an operation is answered only once the transaction that ran it has committed, and under load one
+/// commit (one sync with <see cref="SqliteSynchronous.Full"/>) carries the claims and settles of many deliveries.
+/// Checkpoints run off the writer's path (<see cref="WalCheckpoints"/>). A new file gets 1 KiB pages (an existing
+/// one keeps its own): event ids are random, so each new id dirties a page of the id index of its own, and smaller
+/// pages mean fewer bytes written to the log and copied by the checkpoint for each.
 /// </remarks>
 public sealed class SqliteEventStore : IEventStore
 {
@@ -28,20 +23,20 @@ public sealed class SqliteEventStore : IEventStore
     private const string Failed = "failed";
     // Every settled state, as the SQL below lists them: one source for the purge and its index.
     private static readonly string SettledStates = string.Join(", ", Enum.GetValues<SettledAs>().Select(how => $"'{StateName(how)}'"));
-    // Enough to amortise a commit over many deliveries, small enough that one batch stays a few ms.
+    // Enough to amortise a commit over many deliveries, small enough that one transaction stays short.
     private const int MaxBatch = 256;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
 
     private readonly SqliteConnection _connection;
-    private readonly BlockingCollection<Operation> _queue = new(new ConcurrentQueue<Operation>());
-    private readonly Thread _writer;
-    private readonly WalCheckpoints? _checkpoints;
+    private readonly SqliteWriter _writer;
     private int _disposed;
     // The hot statements, prepared once: preparing SQL again for every event cost more than executing it.
     private readonly SqliteCommand _claim;
     private readonly SqliteCommand _state;
     private readonly SqliteCommand _settle;
     private readonly SqliteCommand _fail;
+    private readonly SqliteCommand _raiseObjectTime;
+    private readonly SqliteCommand _objectTime;
 
     /// <param name="databasePath">A file path, or null for an in-memory store that lasts as long as this object.</param>
     public SqliteEventStore(string? databasePath)
@@ -66,8 +61,10 @@ public sealed class SqliteEventStore : IEventStore
     {
         ArgumentNullException.ThrowIfNull(options);
         _connection = Open(databasePath);
+        WalCheckpoints? checkpoints = null;
         try
         {
+            DropOutdatedSettledIndex(_connection);
             Execute(_connection, $"""
                 PRAGMA page_size = 1024;
                 PRAGMA journal_mode = WAL;
@@ -115,20 +112,21 @@ public sealed class SqliteEventStore : IEventStore
                 UPDATE events SET state = 'failed', lease_until = NULL, failures = failures + $add, updated_at = $now
                 WHERE event_id = $id AND state IN ('failed', 'in_flight') RETURNING failures
                 """, "$id", "$now", "$add");
+            CreateObjectTimes(_connection);
+            (_raiseObjectTime, _objectTime) = PrepareObjectTimes();
             if (databasePath is not null)
             {
-                _checkpoints = new WalCheckpoints(databasePath, CheckpointEvery, walFinishAboveBytes);
+                checkpoints = new WalCheckpoints(databasePath, CheckpointEvery, walFinishAboveBytes);
             }
+            _writer = new SqliteWriter(_connection, nameof(SqliteEventStore), MaxBatch, checkpoints);
         }
         catch
         {
             // Nothing half-open survives a failed constructor (an unreadable file, a locked database).
-            _checkpoints?.Dispose();
+            checkpoints?.Dispose();
             _connection.Dispose();
             throw;
         }
-        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "OnceHub event store writer" };
-        _writer.Start();
     }
 
     public ValueTask<BeginOutcome> TryBeginAsync(string eventId, string eventType, DateTimeOffset now, DateTimeOffset leaseUntil) => Run(() =>
@@ -147,13 +145,27 @@ public sealed class SqliteEventStore : IEventStore
         return _state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     });
 
-    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) => RunVoid(() =>
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
+        SettleAsync(eventId, eventType, how, now, update: null);
+
+    public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now, ObjectUpdate? update) => RunVoid(() =>
     {
         _settle.Parameters[0].Value = eventId;
         _settle.Parameters[1].Value = eventType;
         _settle.Parameters[2].Value = StateName(how);
         _settle.Parameters[3].Value = Text(now);
         _settle.ExecuteNonQuery();
+        // The same operation, so the same transaction: the time is kept exactly when the settle is.
+        if (update is not null)
+        {
+            RaiseObjectTime(update, now);
+        }
+    });
+
+    public ValueTask<DateTimeOffset?> GetLastUpdatedTimeAsync(string objectId) => Run(() =>
+    {
+        _objectTime.Parameters[0].Value = objectId;
+        return _objectTime.ExecuteScalar() is long ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : (DateTimeOffset?)null;
     });
 
     public ValueTask<int> RecordFailureAsync(string eventId, DateTimeOffset now, bool counts = true) => Run(() =>
@@ -215,7 +227,8 @@ public sealed class SqliteEventStore : IEventStore
                     WHERE state IN ({SettledStates}) AND updated_at < $before
                     ORDER BY updated_at LIMIT $limit)
                 """, ("$before", Text(settledBefore)), ("$limit", limit));
-            return purge.ExecuteNonQuery();
+            var forgotten = purge.ExecuteNonQuery();
+            return forgotten < limit ? forgotten + PurgeObjectTimes(settledBefore, limit - forgotten) : forgotten;
         });
     }
 
@@ -227,6 +240,7 @@ public sealed class SqliteEventStore : IEventStore
             "processed" => SettledAs.Processed,
             "ignored" => (SettledAs?)SettledAs.Ignored,
             "quarantined" => SettledAs.Quarantined,
+            "skipped" => SettledAs.Skipped,
             _ => null,
         };
     });
@@ -238,160 +252,79 @@ public sealed class SqliteEventStore : IEventStore
         {
             return;
         }
-        _queue.CompleteAdding();
-        _writer.Join();
-        _checkpoints?.Dispose();
+        _writer.Dispose();
         _claim.Dispose();
         _state.Dispose();
         _settle.Dispose();
         _fail.Dispose();
+        _raiseObjectTime.Dispose();
+        _objectTime.Dispose();
         _connection.Dispose();
-        _queue.Dispose();
     }
 
-    private abstract class Operation
+    // Object times: the newest last_updated_time settled per booking or conversation, in UTC ticks so that MAX
+    // compares them as numbers. settled_at is when a settle last wrote the row, for the purge.
+    private static void CreateObjectTimes(SqliteConnection connection) => Execute(connection, """
+        CREATE TABLE IF NOT EXISTS object_times (
+            object_id         TEXT PRIMARY KEY,
+            last_updated_time INTEGER NOT NULL,
+            settled_at        TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS object_times_settled_at ON object_times (settled_at);
+        """);
+
+    private (SqliteCommand Raise, SqliteCommand Read) PrepareObjectTimes() => (
+        // MAX keeps the later time whatever order concurrent settles of one object commit in.
+        Prepare("""
+            INSERT INTO object_times (object_id, last_updated_time, settled_at) VALUES ($object, $time, $now)
+            ON CONFLICT(object_id) DO UPDATE SET last_updated_time = MAX(last_updated_time, excluded.last_updated_time),
+                settled_at = MAX(settled_at, excluded.settled_at)
+            """, "$object", "$time", "$now"),
+        Prepare("SELECT last_updated_time FROM object_times WHERE object_id = $object", "$object"));
+
+    private void RaiseObjectTime(ObjectUpdate update, DateTimeOffset now)
     {
-        public abstract void Execute();
-
-        public abstract void Complete();
-
-        public abstract void Fail(Exception error);
+        _raiseObjectTime.Parameters[0].Value = update.ObjectId;
+        _raiseObjectTime.Parameters[1].Value = update.LastUpdatedTime.UtcTicks;
+        _raiseObjectTime.Parameters[2].Value = Text(now);
+        _raiseObjectTime.ExecuteNonQuery();
     }
 
-    private sealed class Operation<T>(Func<T> work) : Operation
+    private int PurgeObjectTimes(DateTimeOffset settledBefore, int limit)
     {
-        // Continuations run on the pool, never on the writer thread, which must get back to the queue.
-        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private T _result = default!;
-
-        public Task<T> Task => _done.Task;
-
-        public override void Execute() => _result = work();
-
-        public override void Complete() => _done.TrySetResult(_result);
-
-        public override void Fail(Exception error) => _done.TrySetException(error);
+        using var purge = Command("""
+            DELETE FROM object_times WHERE object_id IN (
+                SELECT object_id FROM object_times WHERE settled_at < $before ORDER BY settled_at LIMIT $limit)
+            """, ("$before", Text(settledBefore)), ("$limit", limit));
+        return purge.ExecuteNonQuery();
     }
 
-    private ValueTask<T> Run<T>(Func<T> work)
+    // The purge's partial index names every settled state; one made before a state was added names fewer, and
+    // the purge could not use it, so it is dropped here and made again with the others.
+    private static void DropOutdatedSettledIndex(SqliteConnection connection)
     {
-        var operation = new Operation<T>(work);
-        try
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_settled_at'";
+        if (read.ExecuteScalar() is string sql && !sql.Contains(SettledStates, StringComparison.Ordinal))
         {
-            _queue.Add(operation);
+            Execute(connection, "DROP INDEX events_settled_at");
         }
-        catch (InvalidOperationException)
-        {
-            throw new ObjectDisposedException(nameof(SqliteEventStore));
-        }
-        return new ValueTask<T>(operation.Task);
     }
 
-    private ValueTask RunVoid(Action work) => new(Run(() =>
+    private ValueTask<T> Run<T>(Func<T> work) => new(_writer.EnqueueAsync(work));
+
+    private ValueTask RunVoid(Action work) => new(_writer.EnqueueAsync(() =>
     {
         work();
         return true;
-    }).AsTask());
-
-    private void WriteLoop()
-    {
-        var batch = new List<Operation>(MaxBatch);
-        using var begin = Prepare("BEGIN IMMEDIATE");
-        using var commit = Prepare("COMMIT");
-        while (_queue.TryTake(out var first, Timeout.Infinite))
-        {
-            batch.Add(first);
-            _checkpoints?.FinishOnWriter(_connection);
-            // Whatever queued up while the last transaction committed shares this one's commit.
-            while (batch.Count < MaxBatch && _queue.TryTake(out var next))
-            {
-                batch.Add(next);
-            }
-            try
-            {
-                begin.ExecuteNonQuery();
-                foreach (var operation in batch)
-                {
-                    operation.Execute();
-                }
-                // Answered only now: an answer given before the commit could be forgotten by a crash after it.
-                commit.ExecuteNonQuery();
-                foreach (var operation in batch)
-                {
-                    operation.Complete();
-                }
-            }
-            catch (Exception) when (batch.Count > 1)
-            {
-                // One operation's failure must not fail the others: undo the batch and give each its own
-                // transaction, so each caller gets its own result or its own error.
-                Rollback();
-                foreach (var operation in batch)
-                {
-                    RunAlone(operation, begin, commit);
-                }
-            }
-            catch (Exception error)
-            {
-                Rollback();
-                batch[0].Fail(error);
-            }
-            batch.Clear();
-        }
-    }
-
-    private void RunAlone(Operation operation, SqliteCommand begin, SqliteCommand commit)
-    {
-        try
-        {
-            begin.ExecuteNonQuery();
-            operation.Execute();
-            commit.ExecuteNonQuery();
-            operation.Complete();
-        }
-        catch (Exception error)
-        {
-            Rollback();
-            operation.Fail(error);
-        }
-    }
-
-    // After a failed statement SQLite may have ended the transaction itself; a rollback then has nothing to undo.
-    private void Rollback()
-    {
-        try
-        {
-            if (SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
-            {
-                Execute(_connection, "ROLLBACK");
-            }
-        }
-        catch (SqliteException)
-        {
-            // Not thrown on: the operations already carry the error that led here, and the writer thread must
-            // live on for the next batch (SQLite undoes what is left when the connection closes).
-        }
-    }
+    }));
 
     private static SqliteConnection Open(string? databasePath)
     {
-        if (databasePath is not null && !OperatingSystem.IsWindows() && !File.Exists(databasePath))
+        if (databasePath is not null)
         {
-            // The file keeps quarantined bodies: readable by its owner only. SQLite gives the log and
-            // shared-memory files the database file's mode, so creating it first covers all three.
-            try
-            {
-                using var created = new FileStream(databasePath, new FileStreamOptions
-                {
-                    Mode = FileMode.CreateNew,
-                    Access = FileAccess.Write,
-                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                });
-            }
-            catch (IOException) when (File.Exists(databasePath))
-            {
-                // Another store created it first; SQLite opens what is there.
-            }
+            // The file keeps quarantined bodies: readable by its owner only.
+            OwnerOnlyFile.CreateIfMissing(databasePath);
         }
         var builder = new SqliteConnectionStringBuilder
         {
@@ -410,6 +343,7 @@ public sealed class SqliteEventStore : IEventStore
         SettledAs.Processed => "processed",
         SettledAs.Ignored => "ignored",
         SettledAs.Quarantined => "quarantined",
+        SettledAs.Skipped => "skipped",
         _ => throw new ArgumentOutOfRangeException(nameof(how)),
     };
 

@@ -1,7 +1,6 @@
-using System.Diagnostics.CodeAnalysis;
+using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Unicode;
-using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -9,81 +8,10 @@ using OnceHub.Events;
 
 namespace OnceHub.Webhooks;
 
-/// <summary>An event handed to the handler: its id, type and the whole payload.</summary>
-public sealed record ReceivedEvent(string Id, string Type, JsonElement Payload)
-{
-    /// <summary>The family of <see cref="Type"/> (booking, conversation), or null for a type the catalog does not know.</summary>
-    public EventFamily? Family => EventCatalog.TryGet(Type, out var known) ? known.Family : null;
-
-    /// <summary>The payload as typed records (generated from the schemas); fields they do not name are kept as JSON.</summary>
-    public Events.OnceHubEvent ReadEvent() => Events.OnceHubEvent.From(Payload);
-}
-
-/// <summary>How the receiver answered one delivery.</summary>
-public enum ReceiveOutcome
-{
-    /// <summary>Not authentic (401), not readable as a request (413, 400), or over the unverified-body budget (503): nothing stored.</summary>
-    Refused,
-    /// <summary>Handed to the handler, which succeeded (200).</summary>
-    Processed,
-    /// <summary>An id settled before (200, not handled again).</summary>
-    Duplicate,
-    /// <summary>Another delivery of the id is being handled (409, so OnceHub retries it later).</summary>
-    InFlight,
-    /// <summary>A type the receiver does not know (200, recorded as ignored).</summary>
-    Ignored,
-    /// <summary>Stored in quarantine (200): unparseable, no usable id or type, or the handler failed too often.</summary>
-    Quarantined,
-    /// <summary>The handler failed (500, so OnceHub retries).</summary>
-    HandlerFailed,
-}
-
-/// <summary>The answer to one delivery.</summary>
-public sealed record ReceiveResult(ReceiveOutcome Outcome, int StatusCode, string Message);
-
-/// <summary>The outcome of replaying one quarantine entry.</summary>
-public enum ReplayOutcome
-{
-    /// <summary>The handler succeeded; the entry is marked replayed.</summary>
-    Replayed,
-    NotFound,
-    AlreadyReplayed,
-    /// <summary>The body is still not strict JSON with a usable id and type: nothing to hand over.</summary>
-    Unusable,
-    /// <summary>The handler failed again; the entry stays in quarantine.</summary>
-    HandlerFailed,
-}
-
-public sealed record ReplayResult(ReplayOutcome Outcome, string Message);
-
-public sealed class WebhookPipelineOptions
-{
-    /// <summary>The webhook's signing secret(s); several during a rollover. Required.</summary>
-    public IReadOnlyList<string> Secrets { get; init; } = [];
-
-    /// <summary>How far the signature's timestamp may be from this machine's clock.</summary>
-    public TimeSpan Tolerance { get; init; } = SignatureVerifier.DefaultTolerance;
-
-    /// <summary>Your processing; null only records the event as processed. Throwing answers 500 (OnceHub retries).</summary>
-    public Func<ReceivedEvent, CancellationToken, Task>? Handler { get; init; }
-
-    /// <summary>
-    /// How long a delivery owns an event id while its handler runs; a redelivery meanwhile gets 409. After
-    /// the lease (a crash, a hung handler) a redelivery takes over, so no id stays stuck.
-    /// </summary>
-    public TimeSpan InFlightLease { get; init; } = TimeSpan.FromMinutes(2);
-
-    /// <summary>Handler failures of one id after which the event is quarantined and acknowledged.</summary>
-    public int MaxHandlerFailures { get; init; } = 5;
-
-    /// <summary>The receiver's clock (for tests); default the system clock.</summary>
-    public TimeProvider? Clock { get; init; }
-}
-
 /// <summary>
 /// OnceHub's receiving rules, apart from any HTTP host: verify → parse → quarantine → claim (in-flight,
-/// de-duplicate) → handle. Every authentic delivery gets a 2xx unless the handler fails, because OnceHub
-/// retries any other answer for about 3 days and then disables the webhook: refusing an authentic event
+/// de-duplicate) → flag or skip stale events → handle. Every authentic delivery gets a 2xx unless the handler fails, because OnceHub
+/// retries any other answer for days and then disables the webhook: refusing an authentic event
 /// loses it and every later one. Guarantee: each event is handled at least once and, while the store
 /// remembers its id, not again after it succeeded.
 /// </summary>
@@ -94,26 +22,13 @@ public sealed class WebhookPipeline
     private readonly ILogger _logger;
     private readonly SignatureVerifier _verifier;
     private readonly TimeProvider _clock;
-    // Schema findings never change an answer, and validation (NJsonSchema: a string copy of the body and a
-    // Newtonsoft token tree, tens of µs) costs more than everything else on the request path together; so it
-    // runs after answering, on one background reader of a bounded queue, up to a budget per second: under
-    // load the check would otherwise take the CPU the answers need. What is over the budget is not checked,
-    // counted and logged once a second.
-    private readonly Channel<SchemaCheck> _schemaChecks = Channel.CreateBounded<SchemaCheck>(
-        new BoundedChannelOptions(SchemaQueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-    private int _schemaWorkerStarted;
-    private readonly Lock _budgetGate = new();
-    private long _budgetSecond;
-    private int _budgetUsed;
-    private int _budgetSkipped;
+    private readonly SchemaCheckQueue _schemaChecks;
 
     /// <summary>Schema checks per second (in the background, after the answer); deliveries over it are not checked.</summary>
-    public const int SchemaChecksPerSecond = 100;
+    public const int SchemaChecksPerSecond = SchemaCheckQueue.ChecksPerSecond;
 
     /// <summary>How many deliveries may wait for their schema check before further checks are dropped.</summary>
-    public const int SchemaQueueCapacity = 4096;
-
-    private readonly record struct SchemaCheck(ReadOnlyMemory<byte> Body, string Id, string Type);
+    public const int SchemaQueueCapacity = SchemaCheckQueue.Capacity;
 
     public WebhookPipeline(WebhookPipelineOptions options, IEventStore store, ILogger? logger = null)
     {
@@ -136,6 +51,7 @@ public sealed class WebhookPipeline
         _logger = logger ?? NullLogger.Instance;
         _clock = options.Clock ?? TimeProvider.System;
         _verifier = new SignatureVerifier(options.Secrets, options.Tolerance, _clock);
+        _schemaChecks = new SchemaCheckQueue(_logger);
     }
 
     public IEventStore Store => _store;
@@ -154,14 +70,9 @@ public sealed class WebhookPipeline
     /// Reads a request body of at most <paramref name="limit"/> bytes, growing the buffer with what actually
     /// arrives (never sized from an unauthenticated Content-Length). Null when the body is larger.
     /// </summary>
-    public static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int limit, CancellationToken cancellationToken)
-    {
-        var (outcome, read) = await BodyBuffer.ReadAsync(body, limit, budget: null, cancellationToken).ConfigureAwait(false);
-        using (read)
-        {
-            return outcome == BodyReadOutcome.Read ? read!.Memory.ToArray() : null;
-        }
-    }
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public static Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int limit, CancellationToken cancellationToken) =>
+        BodyBuffer.ReadCopyAsync(body, limit, cancellationToken);
 
     /// <summary>Applies the receiving rules to one delivery: the raw signature header and the raw body.</summary>
     public async Task<ReceiveResult> ReceiveAsync(string? signatureHeader, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
@@ -205,15 +116,28 @@ public sealed class WebhookPipeline
         // 5. A known type whose data breaks the schema is still handled: OnceHub's shape evolves (a new enum
         // value, a field that changed type), and refusing it would lose the event. The check only logs, and
         // only for the delivery that owns the id (a redelivery's findings were logged the first time).
-        QueueSchemaCheck(body, id, type);
+        _schemaChecks.Add(body, id, type);
 
-        // 6. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
-        // event, so that one poison event cannot get the webhook disabled.
-        var failure = await HandleAsync(new ReceivedEvent(id, type, payload), cancellationToken).ConfigureAwait(false);
+        // 6. A late delivery about an object whose newer state was processed already is stale: the handler is
+        // told, or, when the receiver skips stale events, it is acknowledged and recorded without handling.
+        var update = ObjectUpdate.Read(type, payload);
+        var received = new ReceivedEvent(id, type, payload) { IsStale = await IsStaleAsync(update).ConfigureAwait(false) };
+        if (received.IsStale && _options.SkipStaleEvents)
+        {
+            await _store.SettleAsync(id, type, SettledAs.Skipped, now).ConfigureAwait(false);
+            _logger.LogInformation("Skipped stale event {EventId} ({EventType}): {ObjectId} changed after {LastUpdatedTime:O}",
+                id, type, update!.ObjectId, update.LastUpdatedTime);
+            return new ReceiveResult(ReceiveOutcome.Skipped, StatusCodes.Status200OK,
+                $"skipped: a later update of {update.ObjectId} was processed already");
+        }
+
+        // 7. Handle. A failure releases the id for OnceHub's retry; too many failures quarantine the
+        // event, so that one poison event cannot get the webhook disabled. Success records the object's time.
+        var failure = await HandleAsync(received, cancellationToken).ConfigureAwait(false);
         now = _clock.GetUtcNow();
         if (failure is null)
         {
-            await _store.SettleAsync(id, type, SettledAs.Processed, now).ConfigureAwait(false);
+            await _store.SettleAsync(id, type, SettledAs.Processed, now, update).ConfigureAwait(false);
             return new ReceiveResult(ReceiveOutcome.Processed, StatusCodes.Status200OK, "processed");
         }
         var hungUp = failure is OperationCanceledException && cancellationToken.IsCancellationRequested;
@@ -251,86 +175,26 @@ public sealed class WebhookPipeline
         {
             return new ReplayResult(ReplayOutcome.Unusable, $"entry {entryId} cannot be handed over: {unusable}");
         }
-        var failure = await HandleAsync(new ReceivedEvent(id, type, payload), cancellationToken).ConfigureAwait(false);
+        // A replay is the operator's decision, so a stale event is handed over (flagged) rather than skipped.
+        var update = ObjectUpdate.Read(type, payload);
+        var received = new ReceivedEvent(id, type, payload) { IsStale = await IsStaleAsync(update).ConfigureAwait(false) };
+        var failure = await HandleAsync(received, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
             _logger.LogError(failure, "Replay of quarantine entry {Entry} (event {EventId}) failed", entryId, id);
             return new ReplayResult(ReplayOutcome.HandlerFailed, $"the handler failed again ({failure.GetType().Name}); entry {entryId} stays in quarantine");
         }
         var now = _clock.GetUtcNow();
-        await _store.SettleAsync(id, type, SettledAs.Processed, now).ConfigureAwait(false);
+        await _store.SettleAsync(id, type, SettledAs.Processed, now, update).ConfigureAwait(false);
         await _store.MarkReplayedAsync(entryId, now).ConfigureAwait(false);
         return new ReplayResult(ReplayOutcome.Replayed, $"entry {entryId} (event {id}, {type}) processed");
     }
 
-    private void QueueSchemaCheck(ReadOnlyMemory<byte> body, string id, string type)
-    {
-        if (Interlocked.Exchange(ref _schemaWorkerStarted, 1) == 0)
-        {
-            _ = Task.Run(CheckSchemasAsync);
-        }
-        int skippedBefore;
-        bool overBudget;
-        lock (_budgetGate)
-        {
-            var second = Environment.TickCount64 / 1000;
-            skippedBefore = 0;
-            if (second != _budgetSecond)
-            {
-                skippedBefore = _budgetSkipped;
-                (_budgetSecond, _budgetUsed, _budgetSkipped) = (second, 0, 0);
-            }
-            overBudget = ++_budgetUsed > SchemaChecksPerSecond;
-            if (overBudget)
-            {
-                _budgetSkipped++;
-            }
-        }
-        if (skippedBefore > 0)
-        {
-            _logger.LogDebug("{Skipped} deliveries in the last second were not checked against the schemas: the budget of {Budget} checks a second was spent",
-                skippedBefore, SchemaChecksPerSecond);
-        }
-        if (overBudget)
-        {
-            return;
-        }
-        // A copy: the caller may reuse its buffer once the answer is sent (the body is a few KB at most).
-        if (!_schemaChecks.Writer.TryWrite(new SchemaCheck(body.ToArray(), id, type)))
-        {
-            _logger.LogWarning("Event {EventId} ({EventType}) was not checked against the schemas: {Pending} checks already wait",
-                id, type, SchemaQueueCapacity);
-        }
-    }
-
-    private async Task CheckSchemasAsync()
-    {
-        await foreach (var check in _schemaChecks.Reader.ReadAllAsync().ConfigureAwait(false))
-        {
-            LogSchemaFindings(check.Body.Span, check.Id, check.Type);
-        }
-    }
-
-    // Findings are only logged: the schema never decides an answer, so a failure of the validator itself
-    // (for example in a trimmed app, where NJsonSchema's reflection may miss members) must not fail the event.
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Validation only logs findings and is guarded; the answer never depends on it.")]
-    private void LogSchemaFindings(ReadOnlySpan<byte> body, string id, string type)
-    {
-        PayloadReport report;
-        try
-        {
-            report = PayloadValidator.Default.Check(body);
-        }
-        catch (Exception ex)
-        {
-            _logger.LogWarning(ex, "Event {EventId} ({EventType}) could not be checked against the schemas", id, type);
-            return;
-        }
-        foreach (var finding in report.Errors.Concat(report.Warnings))
-        {
-            _logger.LogWarning("Event {EventId} ({EventType}) does not match the schema at {Path}: {Rule}", id, type, finding.Path, finding.Rule);
-        }
-    }
+    // Strictly older only: two events of one change carry the same time, and neither is late.
+    private async ValueTask<bool> IsStaleAsync(ObjectUpdate? update) =>
+        update is not null
+        && await _store.GetLastUpdatedTimeAsync(update.ObjectId).ConfigureAwait(false) is { } newest
+        && update.LastUpdatedTime < newest;
 
     private async Task<Exception?> HandleAsync(ReceivedEvent received, CancellationToken cancellationToken)
     {

@@ -59,7 +59,7 @@ public sealed class ResourceProviderService(
     {
         if (!string.IsNullOrEmpty(request.SubpackageName))
         {
-            throw Errors.Create(StatusCode.InvalidArgument, $"The oncehub provider has no sub-package '{request.SubpackageName}'.", redactor);
+            throw RpcErrors.Create(StatusCode.InvalidArgument, $"The oncehub provider has no sub-package '{request.SubpackageName}'.", redactor);
         }
 
         return Task.FromResult(new GetSchemaResponse { Schema = PackageSchema.Text });
@@ -124,7 +124,7 @@ public sealed class ResourceProviderService(
         RememberSensitive(settings);
         if (failures.Count > 0)
         {
-            throw Errors.Create(StatusCode.InvalidArgument,
+            throw RpcErrors.Create(StatusCode.InvalidArgument,
                 "The oncehub provider configuration is invalid: " + string.Join(" ", failures.Select(f => f.Reason)), redactor);
         }
 
@@ -137,11 +137,11 @@ public sealed class ResourceProviderService(
             }
             catch (OnceHubApiException e)
             {
-                throw Errors.FromApi(e, "opening the account", redactor);
+                throw RpcErrors.FromApi(e, "opening the account", redactor);
             }
             catch (ArgumentException e)
             {
-                throw Errors.Create(StatusCode.InvalidArgument, "The oncehub provider configuration is invalid: " + Errors.Sentence(e.Message), redactor);
+                throw RpcErrors.Create(StatusCode.InvalidArgument, "The oncehub provider configuration is invalid: " + RpcErrors.Sentence(e.Message), redactor);
             }
         }
 
@@ -286,7 +286,7 @@ public sealed class ResourceProviderService(
         });
 
     public override Task<UpdateResponse> Update(UpdateRequest request, ServerCallContext context) =>
-        throw Errors.Create(StatusCode.FailedPrecondition,
+        throw RpcErrors.Create(StatusCode.FailedPrecondition,
             "A OnceHub webhook cannot be updated in place, because OnceHub has no update API: every change to name, url or events replaces it.",
             redactor);
 
@@ -334,26 +334,26 @@ public sealed class ResourceProviderService(
         }
         catch (OnceHubApiException e)
         {
-            var error = Errors.FromApi(e, doing, redactor);
+            var error = RpcErrors.FromApi(e, doing, redactor);
             logger.LogWarning("{Error}", error.Status.Detail);
             throw error;
         }
         catch (PropertyTypeException e)
         {
-            throw Errors.Create(StatusCode.InvalidArgument, $"Failed {doing}: {e.Message}", redactor);
+            throw RpcErrors.Create(StatusCode.InvalidArgument, $"Failed {doing}: {e.Message}", redactor);
         }
         catch (OperationCanceledException) when (linked.IsCancellationRequested)
         {
-            throw Errors.Create(StatusCode.Cancelled, $"Cancelled while {doing}.", redactor);
+            throw RpcErrors.Create(StatusCode.Cancelled, $"Cancelled while {doing}.", redactor);
         }
         catch (InvalidOperationException e)
         {
-            throw Errors.Create(StatusCode.FailedPrecondition, $"Failed {doing}: {Errors.Sentence(e.Message)}", redactor);
+            throw RpcErrors.Create(StatusCode.FailedPrecondition, $"Failed {doing}: {RpcErrors.Sentence(e.Message)}", redactor);
         }
         catch (Exception e)
         {
             logger.LogError("Unexpected {Type} while {Doing}: {Message}", e.GetType().Name, doing, redactor.Redact(e.Message));
-            throw Errors.Create(StatusCode.Internal, $"Unexpected error while {doing}: {Errors.Sentence(e.Message)}", redactor);
+            throw RpcErrors.Create(StatusCode.Internal, $"Unexpected error while {doing}: {RpcErrors.Sentence(e.Message)}", redactor);
         }
     }
 
@@ -383,7 +383,7 @@ public sealed class ResourceProviderService(
         var token = string.IsNullOrEmpty(type) ? TypeOf(urn) : type;
         if (token != WebhookResource.Token)
         {
-            throw Errors.Create(StatusCode.InvalidArgument,
+            throw RpcErrors.Create(StatusCode.InvalidArgument,
                 $"The oncehub provider has no resource type '{token}'; it offers {WebhookResource.Token}.", redactor);
         }
     }
@@ -392,7 +392,7 @@ public sealed class ResourceProviderService(
     {
         if (string.IsNullOrWhiteSpace(id))
         {
-            throw Errors.Create(StatusCode.InvalidArgument, "A webhook id (WHK-...) is required.", redactor);
+            throw RpcErrors.Create(StatusCode.InvalidArgument, "A webhook id (WHK-...) is required.", redactor);
         }
     }
 

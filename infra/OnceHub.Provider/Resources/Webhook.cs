@@ -53,7 +53,7 @@ public sealed record Autonaming(string LogicalName, ReadOnlyMemory<byte> RandomS
 public sealed record WebhookCheck(WebhookInputs News, WebhookInputs Olds, Autonaming Naming, bool AllowInsecureUrls);
 
 /// <summary>The checked inputs, or null with the failures naming each property at fault; warnings about accepted inputs either way.</summary>
-public sealed record CheckResult(WebhookInputs? Inputs, IReadOnlyList<Failure> Failures, IReadOnlyList<string> Warnings);
+public sealed record CheckedInputs(WebhookInputs? Inputs, IReadOnlyList<Failure> Failures, IReadOnlyList<string> Warnings);
 
 /// <param name="Olds">Per property, the old output, else the old input.</param>
 /// <param name="News">The checked new inputs.</param>

@@ -43,7 +43,7 @@ public sealed class WebhookResource(Redactor redactor)
     /// <summary>The properties that identify a webhook; any change to one replaces it.</summary>
     public static IReadOnlyList<string> InputNames { get; } = [.. Properties.Where(p => p.Input).Select(p => p.Key)];
 
-    public CheckResult Check(WebhookCheck request)
+    public CheckedInputs Check(WebhookCheck request)
     {
         var failures = new List<Failure>();
         var warnings = new List<string>();
@@ -266,7 +266,7 @@ public sealed class WebhookResource(Redactor redactor)
         }
     }
 
-    // The account's rules (WebhookRules) decide; the provider only words the failure for Pulumi.
+    // The account's rules (WebhookRules) decide; the provider only words the refusal for Pulumi.
     private static void CheckName(string name, List<Failure> failures)
     {
         if (WebhookRules.CheckName(name) is not null)
@@ -282,30 +282,16 @@ public sealed class WebhookResource(Redactor redactor)
             return;
         }
 
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Host.Length == 0 || uri.IsFile)
+        failures.Add(new(Url, refusal switch
         {
-            failures.Add(new(Url, "url must be an absolute URL such as https://hooks.example.com/oncehub."));
-        }
-        else if (uri.Scheme == Uri.UriSchemeHttps)
-        {
-            failures.Add(new(Url, Errors.Sentence(refusal.Message)));
-        }
-        else if (uri.Scheme != Uri.UriSchemeHttp)
-        {
-            failures.Add(new(Url, $"url must use https, not {uri.Scheme}."));
-        }
-        else if (!allowInsecureUrls)
-        {
-            failures.Add(new(Url, "url must use https: OnceHub delivers only to https endpoints (a local stack may set oncehub:allowInsecureUrls to use a http://127.0.0.1 receiver)."));
-        }
-        else if (!WebhookRules.IsLoopbackHost(uri.Host))
-        {
-            failures.Add(new(Url, "url may use plain http only for a loopback address (127.0.0.1, [::1] or localhost), even with oncehub:allowInsecureUrls."));
-        }
-        else
-        {
-            failures.Add(new(Url, Errors.Sentence(refusal.Message)));
-        }
+            // A file URL names a path, not an address OnceHub could deliver to.
+            { Rule: WebhookRule.Required or WebhookRule.AbsoluteUrl } or { Detail: "file" } =>
+                "url must be an absolute URL such as https://hooks.example.com/oncehub.",
+            { Detail: not "http" } => $"url must use https, not {refusal.Detail}.",
+            { Rule: WebhookRule.Https } =>
+                "url must use https: OnceHub delivers only to https endpoints (a local stack may set oncehub:allowInsecureUrls to use a http://127.0.0.1 receiver).",
+            _ => "url may use plain http only for a loopback address (127.0.0.1, [::1] or localhost), even with oncehub:allowInsecureUrls.",
+        }));
     }
 
     private static List<string> CheckEvents(IReadOnlyList<string> events, bool secret, List<Failure> failures)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OnceHub.Benchmarks.Harness;
+using OnceHub.TestSupport;
 
 namespace OnceHub.Benchmarks.Figures;
 
@@ -81,7 +82,7 @@ public static class ColdStart
     /// <summary>Milliseconds from exec to the first stdout line, which must be a port; the process is then killed.</summary>
     private static async Task<double> LaunchAsync(string binary, string[] args, string workingDirectory)
     {
-        var start = ChildProcess.StartInfo(binary, args, workingDirectory);
+        var start = DotnetCommand.StartInfo(binary, workingDirectory, args);
         start.Environment.Remove("ONCEHUB_API_KEY");
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new BenchmarkException($"could not start {binary}");

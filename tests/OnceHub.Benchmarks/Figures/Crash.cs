@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using OnceHub.Benchmarks.Harness;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
@@ -37,19 +37,8 @@ public static class Crash
         Progress.Line($"{Name}: {Kills} lives of {Life.TotalSeconds:0} s under {Senders} senders, each ended by SIGKILL");
         for (var life = 0; life < Kills; life++)
         {
-            var start = ChildProcess.StartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OnceHub.Contracts.Receiver.dll"), "--port", "0", "--store", "sqlite:" + database],
-                AppContext.BaseDirectory);
-            start.Environment["ONCEHUB_WEBHOOK_SECRET"] = secret;
-            using var process = Process.Start(start) ?? throw new BenchmarkException("could not start the reference receiver");
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            if (line is null || !line.StartsWith("listening on ", StringComparison.Ordinal))
-            {
-                process.Kill();
-                throw new BenchmarkException($"the reference receiver did not start: {line}");
-            }
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            var url = new Uri(line["listening on ".Length..].Split(' ')[0]);
+            await using var receiver = await ReceiverProcess.StartWithSecretAsync(secret, "--port", "0", "--store", "sqlite:" + database);
+            var url = receiver.Url;
             using var stop = new CancellationTokenSource();
             var senders = Enumerable.Range(0, Senders).Select(_ => Task.Run(async () =>
             {
@@ -75,8 +64,7 @@ public static class Crash
                 }
             })).ToArray();
             await Task.Delay(Life);
-            process.Kill();
-            await process.WaitForExitAsync();
+            await receiver.KillAsync();
             await stop.CancelAsync();
             await Task.WhenAll(senders);
         }

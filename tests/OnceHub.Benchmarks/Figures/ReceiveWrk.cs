@@ -1,19 +1,7 @@
-using System.Globalization;
-using System.Net;
 using System.Security.Cryptography;
-using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using OnceHub.Benchmarks.Harness;
-using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Receiver;
-using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
 
@@ -28,68 +16,28 @@ public static class ReceiveWrk
     public const string Name = "receive-wrk";
     private const string Title = "Reference receiver, SQLite file store, fresh ids under wrk (requests/s, 32 connections)";
     private const string Target = "≥ 1.0× hand-written, p99 ≤ 20 ms, 100% 2xx";
-    private const int Connections = 32;
-    private const int Seconds = 10;
-    private const int WarmUpSeconds = 5;
-    // More than the fastest endpoint answers in one run, so every request is a new id.
-    private const int RequestsPerRun = 400_000;
 
     public static async Task<Figure> RunAsync()
     {
-        var wrk = await Wrk.EnsureAsync();
         var secret = RandomNumberGenerator.GetHexString(32, lowercase: true);
         var folder = Path.Combine(Repo.BenchFolder, "receive-wrk");
-        Directory.CreateDirectory(folder);
-        var sample = Encoding.UTF8.GetString(ContractResources.ReadSample("booking.scheduled"));
-        var id = System.Text.Json.JsonDocument.Parse(sample).RootElement.GetProperty("id").GetString()!;
-        var at = sample.IndexOf("\"" + id + "\"", StringComparison.Ordinal) + 1;
-        var (prefix, suffix) = (sample[..at], sample[(at + id.Length)..]);
-        await File.WriteAllTextAsync(Path.Combine(folder, "prefix.json"), prefix);
-        await File.WriteAllTextAsync(Path.Combine(folder, "suffix.json"), suffix);
-        await File.WriteAllTextAsync(Path.Combine(folder, "fresh.lua"), LuaScript);
-        var run = 0;
+        var load = await FreshIdWrk.PrepareAsync(folder, secret);
 
-        // Signed now, each with its own id never sent before: valid for the 300 s tolerance through the run.
-        async Task WriteRequestsAsync()
-        {
-            var signer = new WebhookSigner(secret);
-            var lines = new StringBuilder();
-            var round = Interlocked.Increment(ref run);
-            for (var i = 0; i < RequestsPerRun; i++)
-            {
-                var eventId = string.Create(CultureInfo.InvariantCulture, $"EVNT-W{round}X{i:D9}");
-                lines.Append(eventId).Append(' ').Append(signer.CreateHeader(Encoding.UTF8.GetBytes(prefix + eventId + suffix))).Append('\n');
-            }
-            await File.WriteAllTextAsync(Path.Combine(folder, "requests.txt"), lines.ToString());
-        }
-
-        async Task<WrkResult> LoadAsync(Uri url)
-        {
-            await WriteRequestsAsync();
-            await Wrk.RunAsync(wrk, Path.Combine(folder, "fresh.lua"), url, Connections, WarmUpSeconds);
-            await WriteRequestsAsync();
-            return await Wrk.RunAsync(wrk, Path.Combine(folder, "fresh.lua"), url, Connections, Seconds);
-        }
-
-        Progress.Line($"{Name}: {WarmUpSeconds} s warm-up and {Seconds} s each under wrk -t2 -c{Connections}: reference receiver (SQLite file), hand-written endpoint, bare Kestrel");
+        Progress.Line($"{Name}: {FreshIdWrk.WarmUpSeconds} s warm-up and {FreshIdWrk.Seconds} s each under wrk -t2 -c{FreshIdWrk.Connections}: reference receiver (SQLite file), hand-written endpoint, bare Kestrel");
         var database = Path.Combine(folder, $"receiver-{Environment.ProcessId}.db");
         var handDatabase = Path.Combine(folder, $"hand-{Environment.ProcessId}.db");
         WrkResult library, hand, bare;
         await using (var receiver = await ReferenceReceiver.StartAsync(new ReceiverOptions { Secrets = [secret], Store = ReceiverStore.Sqlite(database) }))
         {
-            library = await LoadAsync(receiver.Url);
+            library = await load.LoadAsync(receiver.Url);
         }
-        await using (var host = await HandWritten.StartAsync(secret, handDatabase))
+        await using (var host = await StartHandWrittenAsync(secret, handDatabase))
         {
-            hand = await LoadAsync(new Uri(host.Url, ReferenceReceiver.Path));
+            hand = await load.LoadAsync(new Uri(host.Url, ReferenceReceiver.Path));
         }
-        await using (var host = await StartAsync(app => app.MapPost(ReferenceReceiver.Path, async (HttpContext http) =>
+        await using (var host = await MinimalHost.BareAsync(ReferenceReceiver.Path))
         {
-            await http.Request.Body.CopyToAsync(Stream.Null);
-            return Results.Ok();
-        })))
-        {
-            bare = await LoadAsync(new Uri(host.Url, ReferenceReceiver.Path));
+            bare = await load.LoadAsync(new Uri(host.Url, ReferenceReceiver.Path));
         }
         foreach (var file in Directory.EnumerateFiles(folder, $"*-{Environment.ProcessId}.db*"))
         {
@@ -108,115 +56,29 @@ public static class ReceiveWrk
             ]);
     }
 
-    // wrk's two threads take alternate lines of requests.txt ("id signature"), so no id is sent twice.
-    private const string LuaScript = """
-        local counter = 0
-        function setup(thread)
-          thread:set("offset", counter)
-          counter = counter + 1
-        end
-
-        function init(args)
-          local function read(name)
-            local file = assert(io.open(name, "rb"))
-            local text = file:read("*a")
-            file:close()
-            return text
-          end
-          prefix = read("prefix.json")
-          suffix = read("suffix.json")
-          ids = {}
-          signatures = {}
-          local n = 0
-          for line in io.lines("requests.txt") do
-            if n % 2 == offset then
-              local space = line:find(" ", 1, true)
-              ids[#ids + 1] = line:sub(1, space - 1)
-              signatures[#signatures + 1] = line:sub(space + 1)
-            end
-            n = n + 1
-          end
-          next_request = 0
-        end
-
-        function request()
-          next_request = next_request % #ids + 1
-          local headers = { ["Content-Type"] = "application/json", ["Oncehub-Signature"] = signatures[next_request] }
-          return wrk.format("POST", nil, headers, prefix .. ids[next_request] .. suffix)
-        end
-        """;
-
-    private sealed class Host(WebApplication app, Uri url, IDisposable? owned = null) : IAsyncDisposable
+    /// <summary>The hand-written endpoint on one SQLite connection in WAL mode: one insert per request under a lock.</summary>
+    private static Task<MinimalHost> StartHandWrittenAsync(string secret, string database)
     {
-        public Uri Url { get; } = url;
-
-        public async ValueTask DisposeAsync()
+        var connection = new SqliteConnection($"Data Source={database};Pooling=False");
+        connection.Open();
+        using (var setup = connection.CreateCommand())
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            owned?.Dispose();
+            setup.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)";
+            setup.ExecuteNonQuery();
         }
-    }
-
-    private static async Task<Host> StartAsync(Action<WebApplication> map, IDisposable? owned = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
+        var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO seen (id) VALUES ($id) ON CONFLICT DO NOTHING";
+        var parameter = insert.Parameters.Add("$id", SqliteType.Text);
+        insert.Prepare();
+        var gate = new Lock();
+        return HandWrittenEndpoint.StartAsync(ReferenceReceiver.Path, secret, eventId =>
         {
-            k.Listen(IPAddress.Loopback, 0);
-            k.AddServerHeader = false;
-        });
-        var app = builder.Build();
-        map(app);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new Host(app, new Uri(address), owned);
-    }
-
-    /// <summary>What a team would write without the library: the HMAC, then one insert per request under a lock.</summary>
-    private static class HandWritten
-    {
-        public static async Task<Host> StartAsync(string secret, string database)
-        {
-            var connection = new SqliteConnection($"Data Source={database};Pooling=False");
-            connection.Open();
-            using (var setup = connection.CreateCommand())
+            lock (gate)
             {
-                setup.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)";
-                setup.ExecuteNonQuery();
+                parameter.Value = eventId;
+                insert.ExecuteNonQuery();
             }
-            var insert = connection.CreateCommand();
-            insert.CommandText = "INSERT INTO seen (id) VALUES ($id) ON CONFLICT DO NOTHING";
-            var parameter = insert.Parameters.Add("$id", SqliteType.Text);
-            insert.Prepare();
-            var key = Encoding.UTF8.GetBytes(secret);
-            var gate = new Lock();
-            return await ReceiveWrk.StartAsync(app => app.MapPost(ReferenceReceiver.Path, async (HttpContext http) =>
-            {
-                using var buffer = new MemoryStream();
-                await http.Request.Body.CopyToAsync(buffer);
-                var body = buffer.ToArray();
-                var header = http.Request.Headers["Oncehub-Signature"].ToString();
-                var parts = header.Split(',');
-                if (parts.Length != 2 || !parts[0].StartsWith("t=", StringComparison.Ordinal) || !parts[1].StartsWith("s=", StringComparison.Ordinal))
-                {
-                    return Results.StatusCode(401);
-                }
-                byte[] message = [.. Encoding.UTF8.GetBytes(parts[0][2..] + "."), .. body];
-                var expected = HMACSHA256.HashData(key, message);
-                if (!CryptographicOperations.FixedTimeEquals(expected, Convert.FromHexString(parts[1][2..])))
-                {
-                    return Results.StatusCode(401);
-                }
-                var eventId = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("id").GetString();
-                lock (gate)
-                {
-                    parameter.Value = eventId;
-                    insert.ExecuteNonQuery();
-                }
-                return Results.Ok();
-            }), connection);
-        }
+            return ValueTask.CompletedTask;
+        }, connection);
     }
 }

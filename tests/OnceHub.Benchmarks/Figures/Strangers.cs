@@ -7,6 +7,7 @@ using System.Text;
 using OnceHub.Benchmarks.Harness;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Contracts.Suite;
+using OnceHub.TestSupport;
 using OnceHub.Webhooks;
 
 namespace OnceHub.Benchmarks.Figures;
@@ -27,61 +28,44 @@ public static class Strangers
     public static async Task<Figure> RunAsync()
     {
         var secret = RandomNumberGenerator.GetHexString(32, lowercase: true);
-        var start = ChildProcess.StartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "OnceHub.Contracts.Receiver.dll"), "--port", "0", "--store", "memory"],
-            AppContext.BaseDirectory);
-        start.Environment["ONCEHUB_WEBHOOK_SECRET"] = secret;
-        using var process = Process.Start(start) ?? throw new BenchmarkException("could not start the reference receiver");
-        try
+        await using var receiver = await ReceiverProcess.StartWithSecretAsync(secret, "--port", "0", "--store", "memory");
+        var url = receiver.Url;
+        var pid = receiver.ProcessId;
+
+        // Warm: a few real deliveries, so the start figure includes the code paths and pools they use.
+        using (var http = new HttpClient())
         {
-            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            if (line is null || !line.StartsWith("listening on ", StringComparison.Ordinal))
+            var sample = ContractResources.ReadSample("booking.scheduled");
+            var signer = new WebhookSigner(secret);
+            for (var i = 0; i < 200; i++)
             {
-                throw new BenchmarkException($"the reference receiver did not start: {line}");
+                var body = ContractSuite.WithNewEventId(sample);
+                using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
+                request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, signer.CreateHeader(body));
+                using var response = await http.SendAsync(request);
             }
-            _ = process.StandardOutput.ReadToEndAsync();
-            _ = process.StandardError.ReadToEndAsync();
-            var url = new Uri(line["listening on ".Length..].Split(' ')[0]);
-
-            // Warm: a few real deliveries, so the start figure includes the code paths and pools they use.
-            using (var http = new HttpClient())
-            {
-                var sample = ContractResources.ReadSample("booking.scheduled");
-                var signer = new WebhookSigner(secret);
-                for (var i = 0; i < 200; i++)
-                {
-                    var body = ContractSuite.WithNewEventId(sample);
-                    using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(body) };
-                    request.Headers.TryAddWithoutValidation(WebhookSigner.HeaderName, signer.CreateHeader(body));
-                    using var response = await http.SendAsync(request);
-                }
-            }
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            var baseline = RssMb(process.Id);
-            Progress.Line($"{Name}: receiver at {baseline:0} MB; 300 strangers sending {Announced - 1:N0} of {Announced:N0} bytes and holding");
-
-            var (heldPeak, answered) = await HoldAsync(url, process.Id, 300, Announced - 1);
-            await Task.Delay(TimeSpan.FromSeconds(10));
-            var after = RssMb(process.Id);
-            Progress.Line($"{Name}: 1,000 strangers announcing {Announced:N0} bytes and sending 1");
-            var (announcedPeak, _) = await HoldAsync(url, process.Id, 1000, 1);
-
-            var held = heldPeak - baseline;
-            var left = after - baseline;
-            var announced = announcedPeak - baseline;
-            return new Figure(Name, Title,
-                string.Create(CultureInfo.InvariantCulture, $"+{held:0} MB holding 300 × 1 MiB−1, +{left:0} MB 10 s after they left, +{announced:0} MB with 1,000 announcing 1 MiB"),
-                string.Create(CultureInfo.InvariantCulture, $"{baseline:0} MB resident at start (after 200 deliveries)"),
-                null, Target, held < LimitMb && left <= LimitMb && announced < LimitMb,
-                [
-                    $"a separate process (dotnet OnceHub.Contracts.Receiver.dll --store memory), resident set from /proc; peaks sampled every 100 ms while the strangers hold",
-                    $"of the 300, {answered} were answered while holding (503 over the unverified-body budget, 401 for those whose body arrived whole)",
-                ]);
         }
-        finally
-        {
-            process.Kill();
-            await process.WaitForExitAsync();
-        }
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var baseline = RssMb(pid);
+        Progress.Line($"{Name}: receiver at {baseline:0} MB; 300 strangers sending {Announced - 1:N0} of {Announced:N0} bytes and holding");
+
+        var (heldPeak, answered) = await HoldAsync(url, pid, 300, Announced - 1);
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var after = RssMb(pid);
+        Progress.Line($"{Name}: 1,000 strangers announcing {Announced:N0} bytes and sending 1");
+        var (announcedPeak, _) = await HoldAsync(url, pid, 1000, 1);
+
+        var held = heldPeak - baseline;
+        var left = after - baseline;
+        var announced = announcedPeak - baseline;
+        return new Figure(Name, Title,
+            string.Create(CultureInfo.InvariantCulture, $"+{held:0} MB holding 300 × 1 MiB−1, +{left:0} MB 10 s after they left, +{announced:0} MB with 1,000 announcing 1 MiB"),
+            string.Create(CultureInfo.InvariantCulture, $"{baseline:0} MB resident at start (after 200 deliveries)"),
+            null, Target, held < LimitMb && left <= LimitMb && announced < LimitMb,
+            [
+                $"a separate process (dotnet OnceHub.Contracts.Receiver.dll --store memory), resident set from /proc; peaks sampled every 100 ms while the strangers hold",
+                $"of the 300, {answered} were answered while holding (503 over the unverified-body budget, 401 for those whose body arrived whole)",
+            ]);
     }
 
     // Opens `count` connections that each send a forged, current header and `sent` bytes of an announced

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using OnceHub.TestSupport;
 
 namespace OnceHub.Benchmarks.Harness;
 
@@ -8,35 +9,10 @@ public sealed record ProcessResult(int ExitCode, string Stdout, string Stderr, T
 /// <summary>Runs a command to completion, capturing its output.</summary>
 public static class ChildProcess
 {
-    public static ProcessStartInfo StartInfo(string fileName, IEnumerable<string> args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // `dotnet run` hands its MSBuild settings to the child; a separate build must not inherit them.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)).ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        return start;
-    }
-
     public static async Task<ProcessResult> RunAsync(
         string fileName, IEnumerable<string> args, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = StartInfo(fileName, args, workingDirectory);
+        var start = DotnetCommand.StartInfo(fileName, workingDirectory, args);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

@@ -139,7 +139,7 @@ public sealed record CreateFails(StatusCode Code, string Says) : Step
         var failure = await Rpc.FailureOf(() => run.Client.CreateAsync(CreateRequest(run, run.Inputs, preview: false)).ResponseAsync);
         Assert.Equal(Code, failure.StatusCode);
         Assert.Contains(Says, failure.Detail, StringComparison.Ordinal);
-        Assert.Matches(@" OnceHub Request-Id: req_[0-9a-f]{16}\.$", failure.Detail);
+        Assert.Matches(@" \(Request-Id: req_[0-9a-f]{16}\)\.$", failure.Detail);
         Assert.DoesNotContain('\n', failure.Detail);
         Assert.All(run.Sensitive, s => Assert.DoesNotContain(s, failure.Detail, StringComparison.Ordinal));
         Assert.Equal(before, run.WebhookCount);

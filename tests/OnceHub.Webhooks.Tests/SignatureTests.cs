@@ -2,9 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
-using OnceHub.Webhooks;
 
-namespace OnceHub.Contracts.Tests;
+namespace OnceHub.Webhooks.Tests;
 
 public class SignatureTests
 {

@@ -32,6 +32,16 @@ internal sealed class BodyBuffer : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
 
+    /// <summary>Reads at most <paramref name="limit"/> bytes into an array of their own; null when more arrive.</summary>
+    public static async Task<ReadOnlyMemory<byte>?> ReadCopyAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        var (outcome, read) = await ReadAsync(body, limit, budget: null, cancellationToken).ConfigureAwait(false);
+        using (read)
+        {
+            return outcome == BodyReadOutcome.Read ? read!.Memory.ToArray() : null;
+        }
+    }
+
     /// <summary>Reads at most <paramref name="limit"/> bytes; the buffer is the caller's to dispose when the outcome is <see cref="BodyReadOutcome.Read"/>.</summary>
     public static async Task<(BodyReadOutcome Outcome, BodyBuffer? Body)> ReadAsync(Stream body, int limit, UnverifiedBodyBudget? budget,
         CancellationToken cancellationToken)

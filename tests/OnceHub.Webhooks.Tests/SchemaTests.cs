@@ -3,9 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OnceHub.Contracts.Payloads;
 using OnceHub.Events;
-using OnceHub.Webhooks;
 
-namespace OnceHub.Contracts.Tests;
+namespace OnceHub.Webhooks.Tests;
 
 public class SchemaTests
 {

@@ -4,7 +4,7 @@ using OnceHub.Api;
 namespace OnceHub.Provider.Protocol;
 
 /// <summary>Turns failures into gRPC statuses whose detail is one sentence a user can act on.</summary>
-public static class Errors
+public static class RpcErrors
 {
     /// <summary>An error from OnceHub, prefixed with what the provider was doing (e.g. "creating webhook 'x'").</summary>
     public static RpcException FromApi(OnceHubApiException e, string doing, Redactor redactor)
@@ -30,8 +30,8 @@ public static class Errors
         };
 
         // The Request-Id is what OnceHub support asks for about a failed call.
-        var requestId = e.RequestId is { } id ? $" OnceHub Request-Id: {id}." : "";
-        return Create(code, $"{what}: {Sentence(e.Error.Message)}{requestId}", redactor);
+        var said = Sentence(e.Error.Message).TrimEnd('.');
+        return Create(code, Sentence($"{what}: {OnceHubApiException.WithRequestId(said, e.RequestId)}"), redactor);
     }
 
     public static RpcException Create(StatusCode code, string message, Redactor redactor) =>

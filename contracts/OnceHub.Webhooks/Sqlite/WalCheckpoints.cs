@@ -1,18 +1,14 @@
 using Microsoft.Data.Sqlite;
 
-namespace OnceHub.Webhooks;
+namespace OnceHub.Sqlite;
 
 /// <summary>
 /// Keeps a WAL database's log bounded without putting the copy into its writer's path. A timer checkpoints
-/// (PASSIVE) on a connection of its own: that copies the bulk of the log and does the fsync. But the log only
-/// starts over at a write transaction that begins with every frame copied, and under constant writes none
-/// does, since the writer's open transaction adds frames after every such checkpoint: the log grew without
-/// bound (over 100 MB in a minute of fan-outs). So after a background checkpoint the writer, between two of
-/// its transactions, copies the frames written meanwhile (<see cref="FinishOnWriter"/>), and its next
-/// transaction starts the log over. That pause of the writer took 15–35 ms under a receiver's full load
-/// (two fsyncs and up to a second of frames), so it is asked for only once the log holds more than
-/// <see cref="DefaultFinishAboveBytes"/>: about every 2 s at that load, never under a light one, where the
-/// background checkpoint catches up on its own.
+/// (PASSIVE) on a connection of its own, which copies the bulk of the log and does the fsync. The log only starts
+/// over at a write transaction that begins with every frame copied, which under constant writes never happens on
+/// its own, so once the log is large the writer copies the frames written meanwhile between two of its
+/// transactions (<see cref="FinishOnWriter"/>); below <see cref="DefaultFinishAboveBytes"/> the writer is never
+/// paused for it.
 /// </summary>
 internal sealed class WalCheckpoints : IDisposable
 {

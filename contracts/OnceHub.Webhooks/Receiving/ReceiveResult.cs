@@ -1,0 +1,4 @@
+namespace OnceHub.Webhooks;
+
+/// <summary>The answer to one delivery.</summary>
+public sealed record ReceiveResult(ReceiveOutcome Outcome, int StatusCode, string Message);

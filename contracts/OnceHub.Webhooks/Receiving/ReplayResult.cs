@@ -1,0 +1,3 @@
+namespace OnceHub.Webhooks;
+
+public sealed record ReplayResult(ReplayOutcome Outcome, string Message);
