@@ -188,6 +188,7 @@ public static class EmulatorCommandLine
             {
                 Deliver = result.GetValue(Deliver),
                 Time = result.GetValue(VirtualTime) ? DeliveryTime.Virtual() : scale is { } k ? DeliveryTime.Scaled(k) : DeliveryTime.Real(),
+                FollowAccountClock = scale is null && !result.GetValue(VirtualTime),
                 AttemptTimeout = result.GetValue(AttemptTimeout) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             };
             return new EmulatorOptions

@@ -91,7 +91,9 @@ internal static class DeliverySchema
             CREATE TABLE IF NOT EXISTS clock (
                 id          INTEGER PRIMARY KEY CHECK (id = 0),
                 virtual     INTEGER NOT NULL,
-                scale       REAL NOT NULL,
+                scale       REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS clock_holds (
+                owner       TEXT PRIMARY KEY,
                 held_until  INTEGER NOT NULL);
             """);
         // An older file gets the columns it lacks; in a transaction, as another process may be opening it too.

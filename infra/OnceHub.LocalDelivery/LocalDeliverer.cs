@@ -52,7 +52,9 @@ public sealed class LocalDeliverer : IDisposable
         {
             Options = Options with
             {
-                Time = store.AgreeClock(Options.Time, Options.FollowAccountClock, Options.WallClock.GetUtcNow(), LeaseUntil()),
+                // Agreeing takes no hold: only claiming retries does, so a process that sends attempt 1 alone (an
+                // emulator without --deliver) never locks another clock out of an idle account.
+                Time = store.AgreeClock(Options.Time, Options.FollowAccountClock, Options.WallClock.GetUtcNow()),
             };
         }
         catch when (ownsStores)
@@ -183,7 +185,7 @@ public sealed class LocalDeliverer : IDisposable
         _engine.Dispose();
         try
         {
-            _store.ReleaseClock(Options.WallClock.GetUtcNow());
+            _store.ReleaseClock();
         }
         catch (Exception ex) when (ex is ObjectDisposedException or Microsoft.Data.Sqlite.SqliteException)
         {

@@ -7,9 +7,9 @@ namespace OnceHub.LocalDelivery.Tests;
 /// <summary>One clock per account: a trigger beside a delivering emulator, each its own process or store connection.</summary>
 public class AccountClockTests
 {
-    // Attempt 2 is due 1.2 s after attempt 1 and attempt 3 6 s later: far more than the emulator takes to see a
-    // delivery another process wrote, so neither is overdue when it is claimed.
-    private const int Scale = 30;
+    // Slow enough that the emulator sees a delivery another process wrote well before its next attempt is due,
+    // even on a busy machine, so no attempt is overdue when it is claimed.
+    private const int Scale = 10;
 
     [Fact]
     public async Task A_trigger_beside_a_delivering_emulator_runs_on_the_account_clock_and_another_scale_is_refused()
@@ -21,12 +21,12 @@ public class AccountClockTests
         var emulator = KillTests.StartDeliveringEmulator(account.Folder, Scale);
         try
         {
-            await DeliveryTests.WaitUntil(() => RecordedScale(account.Folder) == Scale, 60);
+            await DeliveryTests.WaitUntil(() => HeldScale(account.Folder) == Scale, 60);
 
-            var (refusedExit, _, refused) = await Run("trigger", "booking.scheduled", "--account", folder, "--time-scale", "10");
+            var (refusedExit, _, refused) = await Run("trigger", "booking.scheduled", "--account", folder, "--time-scale", "30");
             Assert.Equal(2, refusedExit);
             Assert.Contains($"delivers in time scaled x{Scale}", refused, StringComparison.Ordinal);
-            Assert.Contains("asked for time scaled x10", refused, StringComparison.Ordinal);
+            Assert.Contains("asked for time scaled x30", refused, StringComparison.Ordinal);
             Assert.Contains($"use --time-scale {Scale}", refused, StringComparison.Ordinal);
             Assert.Equal(0, receiver.Count);
 
@@ -60,17 +60,45 @@ public class AccountClockTests
         using var account = new TempAccount();
         account.Add("bookings", "http://127.0.0.1:9/unused", "booking");
         var noon = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
-        // Two stores on one folder, as two processes would open it.
+        // Three stores on one folder, as three processes would open it.
         using var running = new DeliveryStore(account.Folder);
+        using var follower = new DeliveryStore(account.Folder);
         using var other = new DeliveryStore(account.Folder);
-        Assert.Equal(Scale, running.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, noon, noon.AddMinutes(1)).Scale);
+        Assert.Equal(Scale, running.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, noon).Scale);
+        // Recording the clock holds nothing (only a deliverer claiming retries does): the idle account changes hands, and back.
+        Assert.Equal(1, other.AgreeClock(DeliveryTime.Real(), adopt: false, noon).Scale);
+        Assert.Equal(Scale, running.AgreeClock(DeliveryTime.Scaled(Scale), adopt: false, noon).Scale);
+        Assert.Empty(running.ClaimDue(noon, noon, noon.AddMinutes(1), 10, null, "running"));
 
-        Assert.Throws<LocalDeliveryClockException>(() => other.AgreeClock(DeliveryTime.Real(), adopt: false, noon, noon));
-        Assert.Equal(Scale, other.AgreeClock(DeliveryTime.Real(), adopt: true, noon, noon).Scale);
+        Assert.Throws<LocalDeliveryClockException>(() => other.AgreeClock(DeliveryTime.Real(), adopt: false, noon));
+        Assert.Equal(Scale, follower.AgreeClock(DeliveryTime.Real(), adopt: true, noon).Scale);
+
+        // A follower that claimed and stopped ends its own hold, not the running deliverer's.
+        Assert.Empty(follower.ClaimDue(noon, noon, noon.AddMinutes(2), 10, null, "follower"));
+        follower.ReleaseClock();
+        Assert.Throws<LocalDeliveryClockException>(() => other.AgreeClock(DeliveryTime.Real(), adopt: false, noon));
 
         // Its holder stopped and nothing is pending: another clock takes the account over.
-        running.ReleaseClock(noon);
-        Assert.Equal(1, other.AgreeClock(DeliveryTime.Real(), adopt: false, noon.AddSeconds(1), noon.AddSeconds(1)).Scale);
+        running.ReleaseClock();
+        Assert.Equal(1, other.AgreeClock(DeliveryTime.Real(), adopt: false, noon.AddSeconds(1)).Scale);
+    }
+
+    [Fact]
+    public void A_process_following_the_account_is_refused_while_another_process_runs_its_virtual_clock()
+    {
+        using var account = new TempAccount();
+        account.Add("bookings", "http://127.0.0.1:9/unused", "booking");
+        var noon = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        using var running = new DeliveryStore(account.Folder);
+        using var follower = new DeliveryStore(account.Folder);
+        Assert.True(running.AgreeClock(DeliveryTime.Virtual(), adopt: false, noon).IsVirtual);
+        Assert.Empty(running.ClaimDue(noon, noon, noon.AddMinutes(1), 10, null, "running"));
+
+        var refused = Assert.Throws<LocalDeliveryClockException>(() => follower.AgreeClock(DeliveryTime.Real(), adopt: true, noon));
+        Assert.Contains("a virtual clock cannot be shared", refused.Message, StringComparison.Ordinal);
+
+        running.ReleaseClock();
+        Assert.True(follower.AgreeClock(DeliveryTime.Real(), adopt: true, noon).IsVirtual);
     }
 
     private static async Task<(int Exit, string Out, string Err)> Run(params string[] args)
@@ -102,24 +130,23 @@ public class AccountClockTests
         return connection;
     }
 
-    /// <summary>The scale the account's delivery store records, read from its file; null before one is recorded.</summary>
-    private static double? RecordedScale(string folder)
+    /// <summary>The scale of the account's clock while a deliverer holds it; null before then.</summary>
+    private static double? HeldScale(string folder)
     {
         if (!File.Exists(Path.Combine(folder, DeliveryStore.FileName)))
         {
             return null;
         }
         using var connection = OpenReadOnly(folder);
-        using var query = connection.CreateCommand();
-        query.CommandText = "SELECT scale FROM clock WHERE id = 0";
-        try
+        using var tables = connection.CreateCommand();
+        tables.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('clock', 'clock_holds')";
+        if ((long)tables.ExecuteScalar()! < 2)
         {
-            return query.ExecuteScalar() is double scale ? scale : null;
-        }
-        catch (SqliteException)
-        {
-            // The emulator has not created its tables yet.
             return null;
         }
+        using var query = connection.CreateCommand();
+        query.CommandText = "SELECT scale FROM clock WHERE id = 0 AND EXISTS (SELECT 1 FROM clock_holds WHERE held_until > $now)";
+        query.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        return query.ExecuteScalar() is double scale ? scale : null;
     }
 }

@@ -12,6 +12,9 @@ public sealed record EmulatorDeliverySettings
 
     public DeliveryTime Time { get; init; } = DeliveryTime.Real();
 
+    /// <summary>True when the emulator was given no clock: it runs on the one its account's deliveries run on.</summary>
+    public bool FollowAccountClock { get; init; } = true;
+
     /// <summary>Null: the local delivery's default (an assumption: OnceHub documents no per-attempt timeout).</summary>
     public TimeSpan? AttemptTimeout { get; init; }
 }

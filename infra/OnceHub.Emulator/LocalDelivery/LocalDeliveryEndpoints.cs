@@ -27,6 +27,7 @@ public static class LocalDeliveryEndpoints
         var options = new LocalDeliveryOptions
         {
             Time = settings.Time,
+            FollowAccountClock = settings.FollowAccountClock,
             OnError = message => logger.LogWarning("local delivery: {Message}", message),
         };
         DeliveryStore store;
