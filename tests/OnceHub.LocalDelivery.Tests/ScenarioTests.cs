@@ -151,6 +151,7 @@ public partial class ScenarioTests
     [InlineData("""{"description":"x","steps":[]}""", "'steps' must be a non-empty list")]
     [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled","data":{"status":"canceled"}}]}""", "'data.status' of a step with an event")]
     [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled"},{"event":"booking.canceled"}]}""", "step 2: 'after' must be a positive duration")]
+    [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled"},{"event":"booking.canceled","after":"PT0.5S"}]}""", "step 2: 'after' must be a positive duration of whole seconds")]
     [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled","data":{"color":"red"}}]}""", "step 1: no field 'color'")]
     [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled","data":{"subject":"${nope}"}}]}""", "'${nope}' refers to no field")]
     [InlineData("""{"description":"x","steps":[{"event":"booking.scheduled","data":{"subject":"${subject}+P1D"}}]}""", "which is not a date-time")]

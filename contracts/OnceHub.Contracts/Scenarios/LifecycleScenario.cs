@@ -77,9 +77,10 @@ public sealed partial record LifecycleScenario(string Name, string Description, 
                     throw new ScenarioException($"{where}: 'after' must be an ISO 8601 duration such as PT2H");
                 }
             }
-            if (steps.Count > 0 && after <= TimeSpan.Zero)
+            // Times are written in whole seconds, so a shorter step would repeat the time before it.
+            if (steps.Count > 0 && (after < TimeSpan.FromSeconds(1) || after.Ticks % TimeSpan.TicksPerSecond != 0))
             {
-                throw new ScenarioException($"{where}: 'after' must be a positive duration, so that last_updated_time rises");
+                throw new ScenarioException($"{where}: 'after' must be a positive duration of whole seconds, so that last_updated_time rises");
             }
             if (steps.Count == 0 && after != TimeSpan.Zero)
             {

@@ -191,11 +191,16 @@ internal sealed class SqliteWriter : IDisposable
             lock (_connectionGate)
             {
                 _checkpoints?.FinishOnWriter(_connection);
-                if (Transaction(batch) is { } error)
+                if (Transaction(batch, out var inWrite) is { } error)
                 {
-                    if (batch.Count == 1)
+                    if (batch.Count == 1 || !inWrite)
                     {
-                        batch[0].Error = error;
+                        // The transaction itself failed (a lock not granted in time, a failed commit): running each
+                        // write alone would only wait for the lock again, once per write.
+                        foreach (var write in batch)
+                        {
+                            write.Error = error;
+                        }
                     }
                     else
                     {
@@ -203,13 +208,17 @@ internal sealed class SqliteWriter : IDisposable
                         // answered at once, so that a later write of the batch sees an earlier one's failure.
                         foreach (var write in batch)
                         {
-                            write.Error = Transaction([write]);
+                            write.Error = Transaction([write], out _);
+                            _afterTransaction?.Invoke();
                             Answer(write);
                         }
                         answered = true;
                     }
                 }
-                _afterTransaction?.Invoke();
+                if (!answered)
+                {
+                    _afterTransaction?.Invoke();
+                }
             }
             if (!answered)
             {
@@ -227,16 +236,22 @@ internal sealed class SqliteWriter : IDisposable
         write.Answer();
     }
 
-    /// <summary>Runs the writes in one transaction; the error that undid it, or null once committed.</summary>
-    private Exception? Transaction(List<Write> writes)
+    /// <summary>
+    /// Runs the writes in one transaction; the error that undid it, or null once committed. <paramref name="inWrite"/>
+    /// tells a write's own failure from one of the transaction (begin or commit).
+    /// </summary>
+    private Exception? Transaction(List<Write> writes, out bool inWrite)
     {
+        inWrite = false;
         try
         {
             _begin.ExecuteNonQuery();
+            inWrite = true;
             foreach (var write in writes)
             {
                 write.Execute();
             }
+            inWrite = false;
             _commit.ExecuteNonQuery();
             return null;
         }
