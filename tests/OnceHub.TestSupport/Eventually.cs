@@ -4,7 +4,7 @@ namespace OnceHub.TestSupport;
 public static class Eventually
 {
     /// <summary>
-    /// Polls <paramref name="condition"/> every 20 ms until it holds or <paramref name="timeout"/> (a quiet machine's,
+    /// Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> (meant for a quiet machine,
     /// stretched by <see cref="Deadline.Scale"/>) passes; whether it held.
     /// </summary>
     public static async Task<bool> HoldsWithinAsync(Func<bool> condition, TimeSpan timeout)
