@@ -8,7 +8,9 @@ namespace OnceHub.Benchmarks.Harness;
 /// <summary>
 /// wrk posting the <c>booking.scheduled</c> sample with a fresh event id in every request, each signed before the
 /// run (a file of ids and signatures that wrk's Lua reads), so an endpoint stores a new id per request and the
-/// signing costs the client nothing.
+/// signing costs the client nothing. Each request is also a booking of its own (<c>data.id</c> follows the event
+/// id), as concurrent deliveries are in an account: one booking in every request would make a store that keeps
+/// each booking's newest time write one row for all of them, a contention real traffic does not have.
 /// </summary>
 public sealed class FreshIdWrk
 {
@@ -22,15 +24,17 @@ public sealed class FreshIdWrk
     private readonly string _folder;
     private readonly string _secret;
     private readonly string _prefix;
+    private readonly string _middle;
     private readonly string _suffix;
     private int _run;
 
-    private FreshIdWrk(string wrk, string folder, string secret, string prefix, string suffix)
+    private FreshIdWrk(string wrk, string folder, string secret, string prefix, string middle, string suffix)
     {
         _wrk = wrk;
         _folder = folder;
         _secret = secret;
         _prefix = prefix;
+        _middle = middle;
         _suffix = suffix;
     }
 
@@ -40,14 +44,31 @@ public sealed class FreshIdWrk
         var wrk = await Wrk.EnsureAsync();
         Directory.CreateDirectory(folder);
         var sample = Encoding.UTF8.GetString(ContractResources.ReadSample("booking.scheduled"));
-        var id = System.Text.Json.JsonDocument.Parse(sample).RootElement.GetProperty("id").GetString()!;
+        var root = System.Text.Json.JsonDocument.Parse(sample).RootElement;
+        var id = root.GetProperty("id").GetString()!;
+        var booking = root.GetProperty("data").GetProperty("id").GetString()!;
+        // The body is prefix, event id, middle, booking id's tail, suffix: the booking id is BKNG- and the event id's tail.
         var at = sample.IndexOf("\"" + id + "\"", StringComparison.Ordinal) + 1;
-        var (prefix, suffix) = (sample[..at], sample[(at + id.Length)..]);
+        var bookingAt = sample.IndexOf("\"" + booking + "\"", at, StringComparison.Ordinal) + 1 + BookingPrefix.Length;
+        var (prefix, middle, suffix) = (sample[..at], sample[(at + id.Length)..bookingAt], sample[(bookingAt + booking.Length - BookingPrefix.Length)..]);
+        var wrkLoad = new FreshIdWrk(wrk, folder, secret, prefix, middle, suffix);
+        var probe = System.Text.Json.JsonDocument.Parse(wrkLoad.Body("EVNT-PROBE1")).RootElement;
+        if (probe.GetProperty("id").GetString() != "EVNT-PROBE1" || probe.GetProperty("data").GetProperty("id").GetString() != "BKNG-PROBE1")
+        {
+            throw new InvalidOperationException("the booking.scheduled sample no longer has its event id before its booking id");
+        }
         await File.WriteAllTextAsync(Path.Combine(folder, "prefix.json"), prefix);
+        await File.WriteAllTextAsync(Path.Combine(folder, "middle.json"), middle);
         await File.WriteAllTextAsync(Path.Combine(folder, "suffix.json"), suffix);
         await File.WriteAllTextAsync(Path.Combine(folder, "fresh.lua"), LuaScript);
-        return new FreshIdWrk(wrk, folder, secret, prefix, suffix);
+        return wrkLoad;
     }
+
+    private const string BookingPrefix = "BKNG-";
+    private const string EventPrefix = "EVNT-";
+
+    /// <summary>The body wrk sends for <paramref name="eventId"/> (the Lua script builds the same).</summary>
+    private string Body(string eventId) => _prefix + eventId + _middle + eventId[EventPrefix.Length..] + _suffix;
 
     /// <summary><see cref="WarmUpSeconds"/> of load, then the measured <see cref="Seconds"/>, each with ids never sent before.</summary>
     public async Task<WrkResult> LoadAsync(Uri url)
@@ -67,7 +88,7 @@ public sealed class FreshIdWrk
         for (var i = 0; i < RequestsPerRun; i++)
         {
             var eventId = string.Create(CultureInfo.InvariantCulture, $"EVNT-W{round}X{i:D9}");
-            lines.Append(eventId).Append(' ').Append(signer.CreateHeader(Encoding.UTF8.GetBytes(_prefix + eventId + _suffix))).Append('\n');
+            lines.Append(eventId).Append(' ').Append(signer.CreateHeader(Encoding.UTF8.GetBytes(Body(eventId)))).Append('\n');
         }
         await File.WriteAllTextAsync(Path.Combine(_folder, "requests.txt"), lines.ToString());
     }
@@ -88,6 +109,7 @@ public sealed class FreshIdWrk
             return text
           end
           prefix = read("prefix.json")
+          middle = read("middle.json")
           suffix = read("suffix.json")
           ids = {}
           signatures = {}
@@ -106,7 +128,8 @@ public sealed class FreshIdWrk
         function request()
           next_request = next_request % #ids + 1
           local headers = { ["Content-Type"] = "application/json", ["Oncehub-Signature"] = signatures[next_request] }
-          return wrk.format("POST", nil, headers, prefix .. ids[next_request] .. suffix)
+          local id = ids[next_request]
+          return wrk.format("POST", nil, headers, prefix .. id .. middle .. id:sub(6) .. suffix)
         end
         """;
 }
