@@ -124,8 +124,8 @@ public sealed class PostgreSqlEventStore : IEventStore
         var claim = new NpgsqlBatchCommand(_claim);
         claim.Parameters.AddWithValue("id", eventId);
         claim.Parameters.AddWithValue("type", eventType);
-        claim.Parameters.AddWithValue("in_flight", PostgreSqlStates.InFlight);
-        claim.Parameters.AddWithValue("failed", PostgreSqlStates.Failed);
+        claim.Parameters.AddWithValue("in_flight", EventStates.InFlight);
+        claim.Parameters.AddWithValue("failed", EventStates.Failed);
         claim.Parameters.AddWithValue("lease", leaseUntil.ToUniversalTime());
         claim.Parameters.AddWithValue("now", now.ToUniversalTime());
         var state = new NpgsqlBatchCommand(_state);
@@ -149,7 +149,7 @@ public sealed class PostgreSqlEventStore : IEventStore
             return BeginOutcome.Started;
         }
         // Not claimed: settled before, or another delivery holds a live lease.
-        return current is PostgreSqlStates.InFlight or PostgreSqlStates.Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
+        return current is EventStates.InFlight or EventStates.Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     }
 
     public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
@@ -163,7 +163,7 @@ public sealed class PostgreSqlEventStore : IEventStore
         var settle = new NpgsqlBatchCommand(_settle);
         settle.Parameters.AddWithValue("id", eventId);
         settle.Parameters.AddWithValue("type", eventType);
-        settle.Parameters.AddWithValue("state", PostgreSqlStates.Name(how));
+        settle.Parameters.AddWithValue("state", EventStates.Name(how));
         settle.Parameters.AddWithValue("now", now.ToUniversalTime());
         batch.BatchCommands.Add(settle);
         if (update is not null)
@@ -197,9 +197,9 @@ public sealed class PostgreSqlEventStore : IEventStore
     {
         await using var fail = await CommandAsync(_fail).ConfigureAwait(false);
         fail.Parameters.AddWithValue("id", eventId);
-        fail.Parameters.AddWithValue("failed", PostgreSqlStates.Failed);
+        fail.Parameters.AddWithValue("failed", EventStates.Failed);
         // A handler that settled the id in its own transaction (the inbox) and failed afterwards leaves it settled.
-        fail.Parameters.AddWithValue("in_flight", PostgreSqlStates.InFlight);
+        fail.Parameters.AddWithValue("in_flight", EventStates.InFlight);
         fail.Parameters.AddWithValue("add", counts ? 1 : 0);
         fail.Parameters.AddWithValue("now", now.ToUniversalTime());
         return await fail.ExecuteScalarAsync().ConfigureAwait(false) is int failures ? failures : 0;
@@ -257,7 +257,7 @@ public sealed class PostgreSqlEventStore : IEventStore
         await using var purge = await CommandAsync($"""
             DELETE FROM "{_schema}".events WHERE event_id IN (
                 SELECT event_id FROM "{_schema}".events
-                WHERE state IN ({PostgreSqlStates.SettledList}) AND updated_at < @before
+                WHERE state IN ({EventStates.SettledList}) AND updated_at < @before
                 ORDER BY updated_at LIMIT @limit
                 FOR UPDATE SKIP LOCKED)
             """).ConfigureAwait(false);
@@ -284,7 +284,7 @@ public sealed class PostgreSqlEventStore : IEventStore
     {
         await using var state = await CommandAsync(_state).ConfigureAwait(false);
         state.Parameters.AddWithValue("id", eventId);
-        return PostgreSqlStates.Settled(await state.ExecuteScalarAsync().ConfigureAwait(false));
+        return EventStates.Settled(await state.ExecuteScalarAsync().ConfigureAwait(false));
     }
 
     /// <summary>Closes the store's own pool; a data source passed in stays open.</summary>

@@ -37,8 +37,8 @@ public sealed class PostgreSqlInbox(PostgreSqlEventStore store)
         {
             settle.Parameters.AddWithValue("id", received.Id);
             settle.Parameters.AddWithValue("type", received.Type);
-            settle.Parameters.AddWithValue("processed", PostgreSqlStates.Processed);
-            settle.Parameters.AddWithValue("ignored", PostgreSqlStates.Ignored);
+            settle.Parameters.AddWithValue("processed", EventStates.Processed);
+            settle.Parameters.AddWithValue("ignored", EventStates.Ignored);
             if (await settle.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);

@@ -36,15 +36,18 @@ internal static class PostgreSqlSchema
                 replayed_at timestamptz
             );
             -- An index made before a settled state was added names fewer states, and the purge could not use it.
-            DO $migrate$ BEGIN
-                IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = '{schema}' AND indexname = 'events_settled_at'
-                           AND indexdef NOT LIKE '%''{PostgreSqlStates.Skipped}''%') THEN
+            -- Its definition is read by oid: pg_indexes would read every index's, including those other
+            -- sessions are dropping at that moment, which fails the whole statement.
+            DO $migrate$ DECLARE settled_index oid; BEGIN
+                SELECT c.oid INTO settled_index FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = '{schema}' AND c.relname = 'events_settled_at' AND c.relkind = 'i';
+                IF settled_index IS NOT NULL AND pg_get_indexdef(settled_index) NOT LIKE '%''{EventStates.Skipped}''%' THEN
                     DROP INDEX "{schema}".events_settled_at;
                 END IF;
             END $migrate$;
             -- Purging settled ids oldest first reads this instead of the whole table.
             CREATE INDEX IF NOT EXISTS events_settled_at ON "{schema}".events (updated_at)
-                WHERE state IN ({PostgreSqlStates.SettledList});
+                WHERE state IN ({EventStates.SettledList});
             -- The newest last_updated_time settled per booking or conversation; settled_at is for the purge.
             CREATE TABLE IF NOT EXISTS "{schema}".object_times (
                 object_id         text PRIMARY KEY,

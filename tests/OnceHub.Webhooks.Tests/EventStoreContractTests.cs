@@ -35,6 +35,38 @@ public sealed class PostgreSqlEventStoreContractTests : SharedEventStoreContract
     }
 
     [SkippableFact]
+    public async Task A_store_starts_while_other_schemas_of_the_database_are_being_dropped()
+    {
+        // Another application (or another receiver's tests) dropping its tables beside a store's first start must
+        // not fail that start: the start reads only its own schema's catalog rows.
+        var connectionString = TestPostgres.ConnectionString();
+        for (var round = 0; round < 8; round++)
+        {
+            var others = Enumerable.Range(0, 8).Select(_ => $"test_{Guid.NewGuid():N}").ToList();
+            var starting = Enumerable.Range(0, 8).Select(_ => $"test_{Guid.NewGuid():N}").ToList();
+            try
+            {
+                foreach (var other in others)
+                {
+                    using var store = new PostgreSqlEventStore(connectionString, new PostgreSqlEventStoreOptions { Schema = other });
+                    await store.EnsureSchemaAsync();
+                }
+                var drops = others.Select(other => Task.Run(() => TestPostgres.DropSchema(other)));
+                var starts = starting.Select(schema => Task.Run(async () =>
+                {
+                    using var store = new PostgreSqlEventStore(connectionString, new PostgreSqlEventStoreOptions { Schema = schema });
+                    await store.EnsureSchemaAsync();
+                }));
+                await Task.WhenAll(drops.Concat(starts));
+            }
+            finally
+            {
+                others.Concat(starting).ToList().ForEach(TestPostgres.DropSchema);
+            }
+        }
+    }
+
+    [SkippableFact]
     public async Task Replicas_starting_at_once_on_an_empty_database_all_find_one_schema_and_share_it()
     {
         var replicas = Enumerable.Range(0, 8).Select(_ => (PostgreSqlEventStore)Open()).ToList();

@@ -19,10 +19,6 @@ namespace OnceHub.Webhooks;
 /// </remarks>
 public sealed class SqliteEventStore : IEventStore
 {
-    private const string InFlight = "in_flight";
-    private const string Failed = "failed";
-    // Every settled state, as the SQL below lists them: one source for the purge and its index.
-    private static readonly string SettledStates = string.Join(", ", Enum.GetValues<SettledAs>().Select(how => $"'{StateName(how)}'"));
     // Enough to amortise a commit over many deliveries, small enough that one transaction stays short.
     private const int MaxBatch = 256;
     private static readonly TimeSpan CheckpointEvery = TimeSpan.FromSeconds(1);
@@ -90,16 +86,16 @@ public sealed class SqliteEventStore : IEventStore
                 );
                 -- Purging settled ids oldest first reads this instead of the whole table; it grows at its end only.
                 CREATE INDEX IF NOT EXISTS events_settled_at ON events (updated_at)
-                    WHERE state IN ({SettledStates});
+                    WHERE state IN ({EventStates.SettledList});
                 """);
             // A new id, a failed one or one whose lease ran out (the delivery that held it crashed or hung) is
             // claimed in one statement; a row comes back only when the claim took.
-            _claim = Prepare("""
+            _claim = Prepare($"""
                 INSERT INTO events (event_id, event_type, state, lease_until, failures, updated_at)
-                VALUES ($id, $type, 'in_flight', $lease, 0, $now)
-                ON CONFLICT(event_id) DO UPDATE SET state = 'in_flight', lease_until = $lease, updated_at = $now
-                WHERE events.state = 'failed'
-                   OR (events.state = 'in_flight' AND (events.lease_until IS NULL OR events.lease_until <= $now_ms))
+                VALUES ($id, $type, '{EventStates.InFlight}', $lease, 0, $now)
+                ON CONFLICT(event_id) DO UPDATE SET state = '{EventStates.InFlight}', lease_until = $lease, updated_at = $now
+                WHERE events.state = '{EventStates.Failed}'
+                   OR (events.state = '{EventStates.InFlight}' AND (events.lease_until IS NULL OR events.lease_until <= $now_ms))
                 RETURNING 1
                 """, "$id", "$type", "$lease", "$now", "$now_ms");
             _state = Prepare("SELECT state FROM events WHERE event_id = $id", "$id");
@@ -108,9 +104,9 @@ public sealed class SqliteEventStore : IEventStore
                 VALUES ($id, $type, $state, NULL, 0, $now)
                 ON CONFLICT(event_id) DO UPDATE SET state = $state, lease_until = NULL, updated_at = $now
                 """, "$id", "$type", "$state", "$now");
-            _fail = Prepare("""
-                UPDATE events SET state = 'failed', lease_until = NULL, failures = failures + $add, updated_at = $now
-                WHERE event_id = $id AND state IN ('failed', 'in_flight') RETURNING failures
+            _fail = Prepare($"""
+                UPDATE events SET state = '{EventStates.Failed}', lease_until = NULL, failures = failures + $add, updated_at = $now
+                WHERE event_id = $id AND state IN ('{EventStates.Failed}', '{EventStates.InFlight}') RETURNING failures
                 """, "$id", "$now", "$add");
             CreateObjectTimes(_connection);
             (_raiseObjectTime, _objectTime) = PrepareObjectTimes();
@@ -142,7 +138,7 @@ public sealed class SqliteEventStore : IEventStore
         }
         // Not claimed: settled before, or another delivery holds a live lease.
         _state.Parameters[0].Value = eventId;
-        return _state.ExecuteScalar() is InFlight or Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
+        return _state.ExecuteScalar() is EventStates.InFlight or EventStates.Failed ? BeginOutcome.InFlight : BeginOutcome.AlreadyDone;
     });
 
     public ValueTask SettleAsync(string eventId, string eventType, SettledAs how, DateTimeOffset now) =>
@@ -152,7 +148,7 @@ public sealed class SqliteEventStore : IEventStore
     {
         _settle.Parameters[0].Value = eventId;
         _settle.Parameters[1].Value = eventType;
-        _settle.Parameters[2].Value = StateName(how);
+        _settle.Parameters[2].Value = EventStates.Name(how);
         _settle.Parameters[3].Value = Text(now);
         _settle.ExecuteNonQuery();
         // The same operation, so the same transaction: the time is kept exactly when the settle is.
@@ -224,7 +220,7 @@ public sealed class SqliteEventStore : IEventStore
             using var purge = Command($"""
                 DELETE FROM events WHERE event_id IN (
                     SELECT event_id FROM events
-                    WHERE state IN ({SettledStates}) AND updated_at < $before
+                    WHERE state IN ({EventStates.SettledList}) AND updated_at < $before
                     ORDER BY updated_at LIMIT $limit)
                 """, ("$before", Text(settledBefore)), ("$limit", limit));
             var forgotten = purge.ExecuteNonQuery();
@@ -235,14 +231,7 @@ public sealed class SqliteEventStore : IEventStore
     public ValueTask<SettledAs?> GetSettledAsync(string eventId) => Run(() =>
     {
         _state.Parameters[0].Value = eventId;
-        return _state.ExecuteScalar() switch
-        {
-            "processed" => SettledAs.Processed,
-            "ignored" => (SettledAs?)SettledAs.Ignored,
-            "quarantined" => SettledAs.Quarantined,
-            "skipped" => SettledAs.Skipped,
-            _ => null,
-        };
+        return EventStates.Settled(_state.ExecuteScalar());
     });
 
     /// <summary>Waits for the operations already queued, then closes the database.</summary>
@@ -305,7 +294,7 @@ public sealed class SqliteEventStore : IEventStore
     {
         using var read = connection.CreateCommand();
         read.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_settled_at'";
-        if (read.ExecuteScalar() is string sql && !sql.Contains(SettledStates, StringComparison.Ordinal))
+        if (read.ExecuteScalar() is string sql && !sql.Contains(EventStates.SettledList, StringComparison.Ordinal))
         {
             Execute(connection, "DROP INDEX events_settled_at");
         }
@@ -337,15 +326,6 @@ public sealed class SqliteEventStore : IEventStore
         connection.Open();
         return connection;
     }
-
-    private static string StateName(SettledAs how) => how switch
-    {
-        SettledAs.Processed => "processed",
-        SettledAs.Ignored => "ignored",
-        SettledAs.Quarantined => "quarantined",
-        SettledAs.Skipped => "skipped",
-        _ => throw new ArgumentOutOfRangeException(nameof(how)),
-    };
 
     private static List<QuarantinedEvent> ReadQuarantine(SqliteCommand command)
     {

@@ -1,7 +1,11 @@
-namespace OnceHub.Webhooks.PostgreSql;
+namespace OnceHub.Webhooks;
 
-/// <summary>The values of the <c>state</c> column: the one mapping between them and <see cref="SettledAs"/>.</summary>
-internal static class PostgreSqlStates
+/// <summary>
+/// The values of a store's <c>state</c> column, in SQLite and in PostgreSQL alike: the one mapping between them
+/// and <see cref="SettledAs"/>.
+/// </summary>
+/// <remarks>Compiled into each assembly that keeps events in a database; internal to each.</remarks>
+internal static class EventStates
 {
     public const string InFlight = "in_flight";
     public const string Failed = "failed";
