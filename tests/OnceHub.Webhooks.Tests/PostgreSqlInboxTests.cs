@@ -76,7 +76,9 @@ public sealed class PostgreSqlInboxTests : IDisposable
             inside.SetResult();
             await release.Task;
         });
-        await inside.Task;
+        // A first delivery that fails before its handler is reached ends the wait with its error, not a hang.
+        await Task.WhenAny(inside.Task, first).WaitAsync(Deadline.Seconds(30));
+        Assert.False(first.IsCompleted, $"the first delivery ended before its handler held the transaction: {first.Exception?.InnerException}");
         var second = inbox.HandleOnceAsync(received, WriteEffect(received.Id));
         release.SetResult();
 
