@@ -38,9 +38,7 @@ internal static class PostgreSqlSchema
             -- An index made before a settled state was added names fewer states, and the purge could not use it.
             -- Its definition is read by oid: pg_indexes would read every index's, including those other
             -- sessions are dropping at that moment, which fails the whole statement.
-            DO $migrate$ DECLARE settled_index oid; BEGIN
-                SELECT c.oid INTO settled_index FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                    WHERE n.nspname = '{schema}' AND c.relname = 'events_settled_at' AND c.relkind = 'i';
+            DO $migrate$ DECLARE settled_index regclass := to_regclass('"{schema}".events_settled_at'); BEGIN
                 IF settled_index IS NOT NULL AND pg_get_indexdef(settled_index) NOT LIKE '%''{EventStates.Skipped}''%' THEN
                     DROP INDEX "{schema}".events_settled_at;
                 END IF;

@@ -87,14 +87,14 @@ public sealed class FreshIdWrk
         var round = Interlocked.Increment(ref _run);
         for (var i = 0; i < RequestsPerRun; i++)
         {
-            var eventId = string.Create(CultureInfo.InvariantCulture, $"EVNT-W{round}X{i:D9}");
+            var eventId = string.Create(CultureInfo.InvariantCulture, $"{EventPrefix}W{round}X{i:D9}");
             lines.Append(eventId).Append(' ').Append(signer.CreateHeader(Encoding.UTF8.GetBytes(Body(eventId)))).Append('\n');
         }
         await File.WriteAllTextAsync(Path.Combine(_folder, "requests.txt"), lines.ToString());
     }
 
     // wrk's two threads take alternate lines of requests.txt ("id signature"), so no id is sent twice.
-    private const string LuaScript = """
+    private static readonly string LuaScript = $$"""
         local counter = 0
         function setup(thread)
           thread:set("offset", counter)
@@ -129,7 +129,7 @@ public sealed class FreshIdWrk
           next_request = next_request % #ids + 1
           local headers = { ["Content-Type"] = "application/json", ["Oncehub-Signature"] = signatures[next_request] }
           local id = ids[next_request]
-          return wrk.format("POST", nil, headers, prefix .. id .. middle .. id:sub(6) .. suffix)
+          return wrk.format("POST", nil, headers, prefix .. id .. middle .. id:sub({{EventPrefix.Length + 1}}) .. suffix)
         end
         """;
 }
